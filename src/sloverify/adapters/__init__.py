@@ -1,0 +1,1 @@
+"""Layer 5: the only code that touches processes and sockets."""

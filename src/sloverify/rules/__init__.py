@@ -1,0 +1,1 @@
+"""Layer 2: PromQL and rule generation, time scaling, lint, theory and promtool proofs. Pure."""
