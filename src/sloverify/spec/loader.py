@@ -7,7 +7,7 @@ dotted field, says what is wrong and how to fix it; unknown fields get a "did yo
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,14 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.tokens import ScalarToken
 
 from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec.models import (
     SLI,
-    AlertKind,
     SLO,
     Alerting,
+    AlertKind,
     BudgetConsumedAlert,
     BurnRateAlert,
     BurnWindow,
@@ -44,10 +45,17 @@ _MODELS: list[type[BaseModel]] = [
     Spec, SLO, SLI, EventsSLI, RawSLI, LatencySLI, TimeSliceSLI, Alerting, SlothAlertTier,
     BurnRateAlert, BudgetConsumedAlert, ThresholdAlert, BurnWindow, Stated, Scope,
 ]  # fmt: skip
-_KNOWN_FIELDS = sorted(
-    {(f.alias or name) for m in _MODELS for name, f in m.model_fields.items()}
-)
-_ALERT_TAGS = {k.value for k in AlertKind}
+_KNOWN_FIELDS = sorted({(f.alias or name) for m in _MODELS for name, f in m.model_fields.items()})
+_ALERT_TAGS = [k.value for k in AlertKind]
+# Hints for the YAML parser's problems that do not say what to do.
+_YAML_HINTS = {
+    "expected <block end>": "check this line's indentation against the lines above it",
+    "'\\t'": "indent with spaces: YAML does not allow tabs",
+    "mapping values are not allowed": "quote a value that contains ': ', or check the indentation",
+    "duplicate key": "remove or rename one of the two keys",
+    "end of stream": "close the quote or bracket opened on this line",
+    "<stream end>": "close the quote or bracket opened on this line",
+}
 
 
 @dataclass(frozen=True)
@@ -77,31 +85,42 @@ def load_spec(path: Path) -> LoadedSpec:
 def load_spec_text(text: str, path: Path) -> LoadedSpec:
     """Load and validate spec text that came from ``path`` (used in messages only)."""
     data = _parse_yaml(text, path)
-    lines = dict(_walk_lines(data, ()))
+    lines = {(): _first_content_line(text), **dict(_walk_lines(data, ()))}
     plain = _plain(data)
     if not isinstance(plain, dict):
         raise SpecError(
-            Location(path, 1),
+            Location(path, lines[()]),
             f"a spec must be a YAML mapping, got {type(plain).__name__}",
             "start with 'version: sloverify/v1' (or prometheus/v1), 'service:' and 'slos:'",
         )
     try:
         spec = Spec.model_validate(plain)
     except ValidationError as exc:
-        details = exc.errors()
-        # A failing item also makes pydantic report its tuple as too short: only noise.
-        failing = [tuple(d["loc"]) for d in details if d["type"] != "too_short"]
-        details = [
-            d
-            for d in details
-            if d["type"] != "too_short"
-            or not any(f[: len(d["loc"])] == tuple(d["loc"]) for f in failing)
-        ]
+        details = _relevant(exc.errors())
         errors = sorted(
-            (_translate(d, path, lines) for d in details), key=lambda e: e.location.line or 0
+            (_translate(d, path, lines, plain) for d in details),
+            key=lambda e: e.location.line or 0,
         )
         raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
     return LoadedSpec(spec, path, lines)
+
+
+def _relevant(details: list[ErrorDetails]) -> list[ErrorDetails]:
+    locs = [tuple(d["loc"]) for d in details]
+    # A failing item also makes pydantic report its tuple as too short: only noise.
+    noise = {loc for loc in locs if any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs)}
+    # A misspelt field is reported once, as the unknown field with its "did you mean".
+    typos = {
+        (*d["loc"][:-1], close)
+        for d in details
+        if d["type"] == "extra_forbidden" and (close := _close_field(str(d["loc"][-1])))
+    }
+    return [
+        d
+        for d, loc in zip(details, locs, strict=True)
+        if not (d["type"] == "too_short" and loc in noise)
+        and not (d["type"] == "missing" and loc in typos)
+    ]
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
@@ -110,16 +129,47 @@ def _parse_yaml(text: str, path: Path) -> Any:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        if exc.context_mark is not None and mark.index >= len(text.rstrip()):
+            mark = exc.context_mark  # at the end of the file: point where the open thing began
         problem = exc.problem or exc.context or "malformed YAML"
-        raise SpecError(
-            Location(path, line), f"malformed YAML: {problem}", "fix the YAML syntax at that line"
-        ) from None
+        hint = next((h for k, h in _YAML_HINTS.items() if k in problem), "fix the YAML syntax")
+        line = mark.line + 1 if mark is not None else None
+        quote = _runaway_quote(text, line)
+        if quote is not None:
+            problem += f" (line {line}): the quoted string opened here runs on to line {quote[1]}"
+            line, hint = quote[0], "close the quote on this line"
+        raise SpecError(Location(path, line), f"malformed YAML: {problem}", hint) from None
     except YAMLError as exc:
         raise SpecError(Location(path), f"malformed YAML: {exc}") from None
     if data is None:
-        raise SpecError(Location(path, 1), "the file is empty", "write a spec: version, service, slos")
+        raise SpecError(
+            Location(path, 1), "the file is empty", "write a spec: version, service, slos"
+        )
     return data
+
+
+def _runaway_quote(text: str, error_line: int | None) -> tuple[int, int] | None:
+    # An unclosed quote swallows the lines after it, so the parser fails far below it: if the
+    # last value before the error is a quoted string spanning lines, blame where it opened.
+    last: Any = None
+    try:
+        for token in YAML(typ="rt").scan(text):
+            if isinstance(token, ScalarToken):
+                last = token
+    except YAMLError:
+        pass
+    if last is None or last.style not in ('"', "'") or error_line is None:
+        return None
+    start, end = last.start_mark.line + 1, last.end_mark.line + 1
+    return (start, end) if start < end <= error_line else None
+
+
+def _first_content_line(text: str) -> int:
+    # The document's own line: the first that is neither blank nor a comment.
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return number
+    return 1
 
 
 def _walk_lines(node: Any, path: FieldPath) -> Iterator[tuple[FieldPath, int]]:
@@ -154,6 +204,43 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def _get(data: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _pinpoint(loc: FieldPath, message: str, data: Any) -> FieldPath:
+    """Narrow an error raised for a whole list, or the whole spec, to the part it quotes.
+
+    A list validator quotes the bad item ("endpoint 'runs' ..."); a spec-level check quotes
+    an SLO's name ("two SLOs are named 'api'") and may list its fields at fault ("(period)").
+    """
+    value = _get(data, loc)
+    if isinstance(value, list):
+        hits = [i for i, item in enumerate(value) if isinstance(item, str) and repr(item) in message]
+        return (*loc, hits[-1]) if hits else loc
+    slos = value.get("slos") if loc == () and isinstance(value, dict) else None
+    if not isinstance(slos, list):
+        return loc
+    hits = [i for i, s in enumerate(slos) if isinstance(s, dict) and repr(s.get("name")) in message]
+    if not hits:
+        return loc
+    listed = message.partition("(")[2].partition(")")[0].split(", ")
+    fields = [f.split(".") for f in listed if f and _get(slos[hits[-1]], f.split(".")) is not None]
+    return ("slos", hits[-1], *(fields[0] if fields else ["name"]))
+
+
+def _close_field(name: str) -> str | None:
+    close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _nearest_line(lines: Mapping[FieldPath, int], path: FieldPath) -> int | None:
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
@@ -181,30 +268,39 @@ def _yaml_path(loc: tuple[str | int, ...]) -> FieldPath:
     return tuple(out)
 
 
-def _translate(err: ErrorDetails, path: Path, lines: Mapping[FieldPath, int]) -> SpecError:
-    loc = _yaml_path(tuple(err["loc"]))
-    location = Location(path, _nearest_line(lines, loc), _dotted(loc))
+def _translate(
+    err: ErrorDetails, path: Path, lines: Mapping[FieldPath, int], data: Any
+) -> SpecError:
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    loc = _pinpoint(_yaml_path(tuple(err["loc"])), msg, data)
+    if kind.startswith("union_tag"):
+        loc = (*loc, "kind")
+    location = Location(path, _nearest_line(lines, loc), _dotted(loc))
+    got = err.get("input")
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "?"
-        close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the spec reference"
+        close = _close_field(name)
+        hint = f"did you mean '{close}'?" if close else "remove it, or check the spec reference"
         return SpecError(location, f"unknown field '{name}'", hint)
     if kind == "missing":
         return SpecError(location, f"missing required field '{loc[-1]}'", "add it")
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
-        got = err.get("input")
         choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
         close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else f"use one of {expected}"
         return SpecError(location, f"{got!r} is not allowed here", hint)
+    if kind == "union_tag_not_found":
+        return SpecError(location, "missing required field 'kind'", f"use one of {_ALERT_TAGS}")
     if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        return SpecError(
-            location,
-            f"unknown alert kind {ctx.get('tag')!r}",
-            f"use one of {ctx.get('expected_tags')}",
-        )
+        tag = str(err.get("ctx", {}).get("tag"))
+        close = difflib.get_close_matches(tag, _ALERT_TAGS, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else f"use one of {_ALERT_TAGS}"
+        return SpecError(location, f"unknown alert kind {tag!r}", hint)
+    if kind == "too_short":
+        return SpecError(location, f"give at least {err.get('ctx', {}).get('min_length')} item(s)")
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern")
+        return SpecError(location, f"{got!r} does not match the pattern {pattern}")
     return SpecError(location, msg)

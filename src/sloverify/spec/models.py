@@ -294,6 +294,7 @@ class Stated(Frozen):
     budget_minutes_per_period: float | None = None
     period_minutes: float | None = None
     measurement_window: DurationField | None = None
+    metric: str | None = Field(default=None, description="the metric the document's text names")
     requests_per_second: float | None = Field(default=None, gt=0)
 
 

@@ -1,0 +1,1 @@
+"""Layer 6: rendering of results; formatting only."""
