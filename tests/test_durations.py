@@ -78,7 +78,9 @@ def test_rendering_round_trips(ms: int) -> None:
     assert Duration.parse(d.prometheus()) == d
 
 
-_positive_durations = st.integers(min_value=1, max_value=10**11).map(lambda ms: Duration(Fraction(ms)))
+_positive_durations = st.integers(min_value=1, max_value=10**11).map(
+    lambda ms: Duration(Fraction(ms))
+)
 _scales = st.one_of(
     st.integers(min_value=1, max_value=10**6).map(Fraction),
     st.fractions(min_value=Fraction(1, 1000), max_value=Fraction(10**6), max_denominator=10**4),

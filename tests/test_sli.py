@@ -25,6 +25,9 @@ _SIXTY = Fraction(60)
         ("max_over_time(rate(x[5m])[1h:1m])", "max_over_time(rate(x[5s])[1m:1s])"),
         ("max_over_time(x[1h:])", "max_over_time(x[1m:])"),
         ("rate(x[5m] offset 1h)", "rate(x[5s] offset 1m)"),
+        ("rate(x[5m] offset -1h)", "rate(x[5s] offset -1m)"),
+        ("rate(x[5m] OFFSET 1h)", "rate(x[5s] OFFSET 1m)"),
+        ("my_offset{a='b'} offset 5m", "my_offset{a='b'} offset 5s"),
         ("rate(x[1h30m])", "rate(x[1m30s])"),
         ("rate(x[1s])", "rate(x[17ms])"),
         (
@@ -70,7 +73,7 @@ def test_scaled_ranges_are_the_ranges_divided_and_rounded_up(
 
 
 def test_fixed_ranges_outside_strings() -> None:
-    query = 'rate(x{p=~"[5m]", q=\'[2h]\'}[5m]) / max_over_time(rate(y[1h])[1d:5m])'
+    query = "rate(x{p=~\"[5m]\", q='[2h]'}[5m]) / max_over_time(rate(y[1h])[1d:5m])"
     assert fixed_ranges(query) == [_D("5m"), _D("1h"), _D("1d")]
 
 
@@ -102,12 +105,14 @@ def test_le_regex(bound: float, matches: list[str], rejects: list[str]) -> None:
 
 
 @settings(deadline=None)
-@given(st.integers(min_value=1, max_value=10**6), st.integers(min_value=0, max_value=4))
+@given(st.integers(min_value=1, max_value=999_999), st.integers(min_value=0, max_value=4))
 def test_le_regex_matches_go_and_python_renderings(mantissa: int, places: int) -> None:
     bound = mantissa / 10**places
     pattern = re.compile(_promql_to_python(le_regex(bound)))
-    # client_golang renders with Go's shortest float formatting ("1", "0.3"); Python exporters
-    # use repr ("1.0", "0.3").
+    # In [1e-4, 1e6) Go's shortest 'g' formatting (client_golang) is Python's repr without a
+    # trailing ".0": "1", "0.3" from Go, "1.0", "0.3" from Python. From 1e6 up Go (and
+    # prometheus_client's floatToGoString) switch to exponents ("1e+06"), which le_regex does not
+    # cover.
     go = repr(bound)[:-2] if repr(bound).endswith(".0") else repr(bound)
     assert pattern.fullmatch(repr(bound))
     assert pattern.fullmatch(go)

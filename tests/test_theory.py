@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from hypothesis import assume, given, settings
@@ -100,7 +101,7 @@ def test_window_average_of_sustained_fault_is_monotone_and_bounded(
     slack = 1e-9 * e
     for a in averages:
         assert baseline - slack <= a <= e + slack
-    for earlier, later in zip(averages, averages[1:], strict=False):
+    for earlier, later in pairwise(averages):
         assert later >= earlier - slack
     for t, a in zip(times, averages, strict=True):
         if t >= span:

@@ -67,11 +67,13 @@ class SLORules:
 
 @dataclass(frozen=True)
 class RuleOptions:
-    """How to generate: time scale, evaluation interval, and an SLI override for proofs."""
+    """How to generate: time scale, evaluation interval, and the substitutions proofs use."""
 
     scale: Fraction = Fraction(1)
     evaluation_interval: Duration = DEFAULT_EVALUATION_INTERVAL
     sli_override: ErrorRatio | None = None
+    # Proofs replace each query alert's query with a gauge of their own, named by alert.
+    synthetic_queries: bool = False
 
 
 def window_record(window: Duration) -> str:
@@ -103,7 +105,7 @@ def generate_slo(spec: Spec, index: int, options: RuleOptions = RuleOptions()) -
 
     sli_rules = _sli_rules(ratio, windows, series, sel, options.scale)
     meta_rules = _meta_rules(slo, series, sel)
-    alert_rules = tuple(_alert_rule(a, series, sel, options.scale) for a in alerts)
+    alert_rules = tuple(_alert_rule(a, series, sel, options) for a in alerts)
     groups = (
         RuleGroup(f"sloth-slo-sli-recordings-{sid}", interval, sli_rules),
         RuleGroup(f"sloth-slo-meta-recordings-{sid}", interval, meta_rules),
@@ -187,14 +189,22 @@ def condition_expr(cond: Condition, sel: str) -> str:
     return "(\n  " + "\nand\n  ".join(parts) + "\n)"
 
 
+def synthetic_query(alert: ResolvedAlert) -> str:
+    """The gauge a proof feeds in place of a query alert's query."""
+    return f'max(sloverify_proof_value{{alert="{alert.name}"}})'
+
+
 def _alert_rule(
-    alert: ResolvedAlert, series: dict[str, str], sel: str, scale: Fraction
+    alert: ResolvedAlert, series: dict[str, str], sel: str, options: RuleOptions
 ) -> AlertingRule:
+    scale = options.scale
     if alert.query is not None:
         q = alert.query
-        query = scale_ranges(
-            q.query.replace("{{.window}}", (q.window / scale).prometheus()), scale
-        )
+        if options.synthetic_queries:
+            query = synthetic_query(alert)
+        else:
+            text = q.query.replace("{{.window}}", q.window.prometheus())
+            query = scale_ranges(text, scale)
         expr = f"({query}) {q.op.value} {q.value!r}"
     else:
         expr = "\nor\n".join(condition_expr(c, sel) for c in alert.conditions)

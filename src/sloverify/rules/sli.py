@@ -17,7 +17,7 @@ from sloverify.spec.models import WINDOW_PLACEHOLDER
 
 _DURATION = r"\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*"
 _RANGE = re.compile(rf"\[\s*({_DURATION})\s*(?::\s*({_DURATION})?\s*)?\]")
-_OFFSET = re.compile(rf"(\boffset\s+)({_DURATION})")
+_OFFSET = re.compile(rf"(\b(?i:offset)\s+-?)({_DURATION})")  # PromQL keywords ignore case
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 
 
