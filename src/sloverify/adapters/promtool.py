@@ -40,7 +40,9 @@ class Promtool:
         self._run = runner
         self._timeout = timeout
 
-    def _exec(self, args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def _exec(
+        self, args: Sequence[str], cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         path = shutil.which(self._binary)
         if path is None:
             raise ToolNotFound("promtool", INSTALL_PROMTOOL)

@@ -27,9 +27,12 @@ def lint_report(console: Console, findings: Sequence[Finding], files: int) -> No
     """One block per finding, then a count."""
     for f in findings:
         style = "red" if f.severity is Severity.ERROR else "yellow"
-        console.print(f"{escape(str(f.location))}: [bold]{f.id}[/bold] "
-                      f"[{style}]{f.severity.value}[/{style}]: {escape(f.message)}",
-                      highlight=False, soft_wrap=True)  # fmt: skip
+        console.print(
+            f"{escape(str(f.location))}: [bold]{f.id}[/bold] "
+            f"[{style}]{f.severity.value}[/{style}]: {escape(f.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         if f.hint:
             console.print(f"  hint: {escape(f.hint)}", highlight=False, soft_wrap=True, style="dim")
     errors = sum(f.severity is Severity.ERROR for f in findings)
@@ -40,14 +43,27 @@ def lint_report(console: Console, findings: Sequence[Finding], files: int) -> No
     )
 
 
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3%}"
+
+
 def explain_table(console: Console, title: str, rows: Sequence[ExplainRow]) -> None:
     """The Workbook-style table of every alert of one spec."""
     table = Table(title=title, title_justify="left", show_lines=False)
-    for col in ("SLO", "alert", "sev", "windows", "threshold", "detect @100%", "budget @100%",
-                "detect @2x", "budget @2x", "reset @100%"):  # fmt: skip
+    for col in (
+        "SLO",
+        "alert",
+        "sev",
+        "windows",
+        "threshold",
+        "detect @100%",
+        "budget @100%",
+        "detect @2x",
+        "budget @2x",
+        "reset @100%",
+    ):
         table.add_column(col, overflow="fold")
     for r in rows:
-        pct = (lambda v: "—" if v is None else f"{v:.3%}")  # noqa: E731
         table.add_row(
             r.slo,
             r.alert.name,
@@ -55,26 +71,30 @@ def explain_table(console: Console, title: str, rows: Sequence[ExplainRow]) -> N
             r.windows + (f" (+for {r.alert.for_})" if r.alert.for_ else ""),
             "—" if r.threshold is None else f"{r.threshold:.4g}",
             "—" if r.threshold is None else human(r.outage.detect_seconds),
-            pct(r.outage.budget_spent),
+            _pct(r.outage.budget_spent),
             "—" if r.threshold is None else human(r.double.detect_seconds),
-            pct(r.double.budget_spent),
+            _pct(r.double.budget_spent),
             "—" if r.threshold is None else human(r.reset_seconds),
         )
     console.print(table)
     ramps = {r.slo: r.ramp_seconds for r in rows if r.ramp_seconds}
     for slo, ramp in ramps.items():
-        console.print(f"  {slo}: its SLI fixes a {human(ramp)} range, included in the times above",
-                      style="dim", highlight=False)  # fmt: skip
+        console.print(
+            f"  {slo}: its SLI fixes a {human(ramp)} range, included in the times above",
+            style="dim",
+            highlight=False,
+        )
 
 
 def proof_line(console: Console, result: ProofResult, done: int, total: int) -> None:
     """One line per proved alert as it completes; the promtool output on failure."""
     mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
     p = result.proof
-    console.print(f"[{done}/{total}] {mark} {escape(p.label)}  ({len(p.checks)} checks, "
-                  f"interval {p.interval})", highlight=False)  # fmt: skip
+    console.print(
+        f"[{done}/{total}] {mark} {escape(p.label)}  ({len(p.checks)} checks, "
+        f"interval {p.interval})",
+        highlight=False,
+    )
     if not result.passed:
         for line in result.output.strip().splitlines()[-40:]:
             console.print(f"    {line}", highlight=False, markup=False)
-    for note in p.notes:
-        console.print(f"    note: {note}", style="dim", highlight=False, markup=False)

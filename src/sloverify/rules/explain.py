@@ -65,12 +65,26 @@ def _row(slo: SLO, alert: ResolvedAlert, ramp: float) -> ExplainRow:
     if alert.query is not None:
         q = alert.query
         return ExplainRow(
-            slo.name, alert, f"{q.window} (query {q.op.value} {q.value:g})", None,
-            Scenario(1.0, None, None), Scenario(0.0, None, None), None, ramp,
-        )  # fmt: skip
+            slo.name,
+            alert,
+            f"{q.window} (query {q.op.value} {q.value:g})",
+            None,
+            Scenario(1.0, None, None),
+            Scenario(0.0, None, None),
+            None,
+            ramp,
+        )
     threshold = alert.lowest_threshold
     possible = [c for c in alert.conditions if not never_fires(c)]
     outage = _scenario(slo, alert, 1.0, ramp)
-    double = _scenario(slo, alert, 2 * threshold, ramp) if possible else Scenario(2 * threshold, None, None)
-    reset = alert_timing(alert, Fault(1.0, outage.detect_seconds), ramp).resets_after if outage.detect_seconds else None
+    double = (
+        _scenario(slo, alert, 2 * threshold, ramp)
+        if possible
+        else Scenario(2 * threshold, None, None)
+    )
+    reset = (
+        alert_timing(alert, Fault(1.0, outage.detect_seconds), ramp).resets_after
+        if outage.detect_seconds
+        else None
+    )
     return ExplainRow(slo.name, alert, windows, threshold, outage, double, reset, ramp)

@@ -117,7 +117,7 @@ def generate_slo(spec: Spec, index: int, options: RuleOptions = RuleOptions()) -
 def _windows(slo: SLO, alerts: tuple[ResolvedAlert, ...]) -> tuple[Duration, ...]:
     ws = {w for a in alerts for c in a.conditions for w in c.windows}
     ws.add(slo.period)
-    if CURRENT_WINDOW < slo.period:
+    if slo.period > CURRENT_WINDOW:
         ws.add(CURRENT_WINDOW)
     return tuple(sorted(ws))
 
@@ -155,7 +155,7 @@ def _meta_rules(slo: SLO, series: dict[str, str], sel: str) -> tuple[RecordingRu
             f"{window_record(CURRENT_WINDOW)}{sel}\n/ {on}\nslo:error_budget:ratio{sel}",
             dict(series),
         )
-        if CURRENT_WINDOW < slo.period
+        if slo.period > CURRENT_WINDOW
         else RecordingRule(
             "slo:current_burn_rate:ratio",
             f"{period}{sel}\n/ {on}\nslo:error_budget:ratio{sel}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,7 +66,7 @@ def gauge(name: str, labels: dict[str, str], t: Timeline) -> list[Yamlable]:
     return [{"series": f"{name}{{{sel}}}", "values": notation(values)}]
 
 
-def notation(values: list[float]) -> str:
+def notation(values: Sequence[float]) -> str:
     """Compress a list of values into promtool's expanding notation (``a+bxn`` runs)."""
     parts: list[str] = []
     i = 0

@@ -27,9 +27,32 @@ from sloverify.rules.theory import Fault, alert_timing
 from sloverify.spec import Duration, Op, Spec
 
 ABOVE, BELOW = 1.1, 0.9
-_NICE = [Duration.parse(x) for x in (
-    "1s 2s 5s 10s 15s 30s 1m 2m 5m 10m 15m 20m 30m 1h 2h 3h 6h 12h 1d".split()
-)]  # fmt: skip
+_NICE = [
+    Duration.parse(x)
+    for x in (
+        [
+            "1s",
+            "2s",
+            "5s",
+            "10s",
+            "15s",
+            "30s",
+            "1m",
+            "2m",
+            "5m",
+            "10m",
+            "15m",
+            "20m",
+            "30m",
+            "1h",
+            "2h",
+            "3h",
+            "6h",
+            "12h",
+            "1d",
+        ]
+    )
+]
 
 
 @dataclass(frozen=True)
@@ -53,7 +76,6 @@ class AlertProof:
     test_name: str
     test_text: str
     checks: tuple[Check, ...]
-    notes: tuple[str, ...]
 
     @property
     def label(self) -> str:
@@ -87,11 +109,11 @@ def prove_spec(spec: Spec, stem: str) -> tuple[AlertProof, ...]:
         ratio = error_ratio(slo.sli)
         override = ErrorRatio(
             windowed_template=None if not ratio.windowed else _COUNTER_RATIO.format(slo=slo.name),
-            base_expr=None if ratio.windowed else f'max(sloverify_proof_error_ratio{{slo="{slo.name}"}})',
+            base_expr=None
+            if ratio.windowed
+            else f'max(sloverify_proof_error_ratio{{slo="{slo.name}"}})',
         )
-        base = generate_slo(
-            spec, index, RuleOptions(sli_override=override, synthetic_queries=True)
-        )
+        base = generate_slo(spec, index, RuleOptions(sli_override=override, synthetic_queries=True))
         for n, alert in enumerate(base.alerts):
             out.append(_prove_alert(spec, index, base, n, alert, ratio.windowed, stem))
     return tuple(out)
@@ -108,44 +130,44 @@ def _prove_alert(
 ) -> AlertProof:
     slo = spec.slos[index]
     interval = proof_interval(alert)
-    rules = _proof_rules(base, interval)
-    rule_of = {id(a): r for a, r in zip(base.alerts, _alert_rules(rules), strict=True)}
+    rules = _proof_rules(base, interval, n)
+    rule = _alert_rules(rules)[0]
     name = f"{stem}-{slo.name}-{n:02d}-{alert.name}-{alert.severity}"
     series_name = "sloverify_proof_value" if alert.query else None
     tests: list[Yamlable] = []
     checks: list[Check] = []
-    notes: list[str] = []
-    # Same-name siblings are compared too, so their windows must also start full of health.
-    history = max(w for a in base.alerts if a.name == alert.name for w in a.windows)
     for direction in (ABOVE, BELOW):
-        timeline = _timeline(alert, direction, interval, history)
+        timeline = _timeline(alert, direction, interval)
         input_series = (
             gauge(series_name or "", {"alert": alert.name}, timeline)
             if series_name
-            else (counter_pair(slo.name, timeline) if windowed else gauge(
-                "sloverify_proof_error_ratio", {"slo": slo.name}, timeline))
-        )  # fmt: skip
+            else (
+                counter_pair(slo.name, timeline)
+                if windowed
+                else gauge("sloverify_proof_error_ratio", {"slo": slo.name}, timeline)
+            )
+        )
         alert_tests: list[Yamlable] = []
         for check in timeline.checks:
-            expected, skipped = _expected(base, rule_of, alert, timeline, check)
-            if skipped:
-                notes.append(skipped)
-                continue
             checks.append(check)
-            alert_tests.append({
-                "eval_time": Duration.of_seconds(check.at_seconds).prometheus(),
-                "alertname": alert.name,
-                "exp_alerts": [
-                    {"exp_labels": dict(r.labels), "exp_annotations": dict(r.annotations)}
-                    for r in expected
-                ],
-            })  # fmt: skip
-        tests.append({
-            "name": f"{alert.name} [{alert.severity}] {timeline.title}",
-            "interval": interval.prometheus(),
-            "input_series": input_series,
-            "alert_rule_test": alert_tests,
-        })  # fmt: skip
+            expected = [
+                {"exp_labels": dict(rule.labels), "exp_annotations": dict(rule.annotations)}
+            ]
+            alert_tests.append(
+                {
+                    "eval_time": Duration.of_seconds(check.at_seconds).prometheus(),
+                    "alertname": alert.name,
+                    "exp_alerts": expected if check.firing else [],
+                }
+            )
+        tests.append(
+            {
+                "name": f"{alert.name} [{alert.severity}] {timeline.title}",
+                "interval": interval.prometheus(),
+                "input_series": input_series,
+                "alert_rule_test": alert_tests,
+            }
+        )
     test_doc: dict[str, Yamlable] = {
         "rule_files": [f"{name}.rules.yml"],
         "evaluation_interval": interval.prometheus(),
@@ -164,18 +186,21 @@ def _prove_alert(
         test_name=f"{name}.test.yml",
         test_text=f"# {header}\n" + dump(test_doc),
         checks=tuple(checks),
-        notes=tuple(notes),
     )
 
 
-def _proof_rules(base: SLORules, interval: Duration) -> SLORules:
+def _proof_rules(base: SLORules, interval: Duration, alert_index: int) -> SLORules:
+    # Only the alert under test: alerts never read each other, and a same-name sibling
+    # (Sloth's page and ticket) would otherwise need its own, longer, warm-up.
     groups = []
     for g in base.groups:
+        alerts = [r for r in g.rules if isinstance(r, AlertingRule)]
+        kept = (alerts[alert_index],) if alerts else g.rules
         rules = tuple(
             replace(r, annotations={k: v for k, v in r.annotations.items() if "{{" not in v})
             if isinstance(r, AlertingRule)
             else r
-            for r in g.rules
+            for r in kept
         )
         groups.append(replace(g, interval=interval, rules=rules))
     return replace(base, groups=tuple(groups))
@@ -185,31 +210,35 @@ def _alert_rules(rules: SLORules) -> list[AlertingRule]:
     return [r for g in rules.groups for r in g.rules if isinstance(r, AlertingRule)]
 
 
-def _timeline(
-    alert: ResolvedAlert, direction: float, interval: Duration, history: Duration
-) -> Timeline:
+def _timeline(alert: ResolvedAlert, direction: float, interval: Duration) -> Timeline:
     step = interval.seconds
     longest = alert.windows[0].seconds
-    warmup = math.ceil(history.seconds / step) + 1
+    warmup = math.ceil(longest / step) + 1
     if alert.query is not None:
         return _query_timeline(alert, direction, step, warmup)
     threshold = alert.lowest_threshold
     error = threshold * direction
     if direction > 1 and error >= 1:
         error = (threshold + 1) / 2
-    if threshold >= 1 or (direction > 1 and not any(c.op.holds(error, c.threshold)
-                                                    for c in alert.conditions)):  # fmt: skip
+    if threshold >= 1 or (
+        direction > 1 and not any(c.op.holds(error, c.threshold) for c in alert.conditions)
+    ):
         raise Unprovable(
             f"{alert.name}: threshold error ratio {threshold:.6g} cannot be exceeded by any fault"
         )
     if direction < 1:
         steps = warmup + 2 * math.ceil(longest / step) + 2
         checks = (
-            Check((warmup + math.ceil(longest / step) + 1) * step, False,
-                  f"silent with every window full at error ratio {error:.6g} (0.9x threshold)"),
+            Check(
+                (warmup + math.ceil(longest / step) + 1) * step,
+                False,
+                f"silent with every window full at error ratio {error:.6g} (0.9x threshold)",
+            ),
             Check(steps * step, False, f"still silent at {Duration.of_seconds(steps * step)}"),
-        )  # fmt: skip
-        return Timeline("stays silent just below its threshold", step, warmup, None, error, steps, checks)
+        )
+        return Timeline(
+            "stays silent just below its threshold", step, warmup, None, error, steps, checks
+        )
     timing = alert_timing(alert, Fault(error))
     assert timing.fires_after is not None
     fire_steps = math.ceil(timing.fires_after / step)
@@ -220,20 +249,47 @@ def _timeline(
     total = end + reset_steps + 3
     checks_list = []
     if fire_steps - 1 >= 1:
-        checks_list.append(Check((warmup + fire_steps - 1) * step, False,
-                                 f"not yet firing one interval before the predicted "
-                                 f"{Duration.of_seconds(timing.fires_after)}"))  # fmt: skip
-    checks_list.append(Check((warmup + fire_steps + 1) * step, True,
-                             f"firing within one interval of the predicted "
-                             f"{Duration.of_seconds(timing.fires_after)} at error ratio {error:.6g}"))  # fmt: skip
+        checks_list.append(
+            Check(
+                (warmup + fire_steps - 1) * step,
+                False,
+                f"not yet firing one interval before the predicted "
+                f"{Duration.of_seconds(timing.fires_after)}",
+            )
+        )
+    checks_list.append(
+        Check(
+            (warmup + fire_steps + 1) * step,
+            True,
+            f"firing within one interval of the predicted "
+            f"{Duration.of_seconds(timing.fires_after)} at error ratio {error:.6g}",
+        )
+    )
     if reset_steps - 1 >= 1:
-        checks_list.append(Check((end + reset_steps - 1) * step, True,
-                                 "still firing one interval before the predicted reset"))
-    checks_list.append(Check((end + reset_steps + 1) * step, False,
-                             f"resolved within one interval of the predicted reset "
-                             f"{Duration.of_seconds(reset)} after the fault"))  # fmt: skip
-    return Timeline("fires just above its threshold and resets", step, warmup, fault_steps,
-                    error, total, tuple(checks_list))  # fmt: skip
+        checks_list.append(
+            Check(
+                (end + reset_steps - 1) * step,
+                True,
+                "still firing one interval before the predicted reset",
+            )
+        )
+    checks_list.append(
+        Check(
+            (end + reset_steps + 1) * step,
+            False,
+            f"resolved within one interval of the predicted reset "
+            f"{Duration.of_seconds(reset)} after the fault",
+        )
+    )
+    return Timeline(
+        "fires just above its threshold and resets",
+        step,
+        warmup,
+        fault_steps,
+        error,
+        total,
+        tuple(checks_list),
+    )
 
 
 def _query_timeline(alert: ResolvedAlert, direction: float, step: float, warmup: int) -> Timeline:
@@ -243,10 +299,16 @@ def _query_timeline(alert: ResolvedAlert, direction: float, step: float, warmup:
     for_steps = math.ceil(alert.for_.seconds / step)
     if direction < 1:
         total = warmup + for_steps + 10
-        return Timeline("stays silent on the quiet side of its threshold", step, warmup, None,
-                        silent_value, total,
-                        (Check(total * step, False, f"silent at value {silent_value:g}"),),
-                        quiet=silent_value)  # fmt: skip
+        return Timeline(
+            "stays silent on the quiet side of its threshold",
+            step,
+            warmup,
+            None,
+            silent_value,
+            total,
+            (Check(total * step, False, f"silent at value {silent_value:g}"),),
+            quiet=silent_value,
+        )
     fault_steps = for_steps + 3
     end = warmup + fault_steps
     checks = []
@@ -254,8 +316,16 @@ def _query_timeline(alert: ResolvedAlert, direction: float, step: float, warmup:
         checks.append(Check((warmup + for_steps - 1) * step, False, "pending during 'for'"))
     checks.append(Check((warmup + for_steps + 1) * step, True, f"firing at value {firing_value:g}"))
     checks.append(Check((end + 1) * step, False, "resolved once the value is back"))
-    return Timeline("fires past its threshold and resolves", step, warmup, fault_steps,
-                    firing_value, end + 3, tuple(checks), quiet=silent_value)  # fmt: skip
+    return Timeline(
+        "fires past its threshold and resolves",
+        step,
+        warmup,
+        fault_steps,
+        firing_value,
+        end + 3,
+        tuple(checks),
+        quiet=silent_value,
+    )
 
 
 def _query_values(op: Op, value: float) -> tuple[float, float]:
@@ -266,44 +336,3 @@ def _query_values(op: Op, value: float) -> tuple[float, float]:
         Op.LT: (value - delta, value),
         Op.LE: (value, value + delta),
     }[op]
-
-
-def _expected(
-    base: SLORules,
-    rule_of: dict[int, AlertingRule],
-    alert: ResolvedAlert,
-    timeline: Timeline,
-    check: Check,
-) -> tuple[list[AlertingRule], str]:
-    # Alerts sharing a name (Sloth's page and ticket) are compared together by promtool, so
-    # every sibling's state is predicted too; a check too close to a sibling's change is dropped.
-    expected = []
-    for sibling in base.alerts:
-        if sibling.name != alert.name:
-            continue
-        if sibling is alert:
-            state: bool | None = check.firing
-        else:
-            state = _predict(sibling, timeline, check.at_seconds)
-        if state is None:
-            return [], f"skipped check at {Duration.of_seconds(check.at_seconds)}: " \
-                       f"{sibling.severity} sibling changes state within one interval"
-        if state:
-            expected.append(rule_of[id(sibling)])
-    return expected, ""
-
-
-def _predict(alert: ResolvedAlert, timeline: Timeline, at: float) -> bool | None:
-    # A query alert reads its own gauge, which the sibling's test never feeds.
-    if alert.query is not None:
-        return False
-    duration = None if timeline.fault_steps is None else timeline.fault_steps * timeline.step
-    timing = alert_timing(alert, Fault(timeline.value, duration))
-    if timing.fires_after is None or (duration is not None and timing.fires_after > duration):
-        return False
-    fire_at = timeline.fault_start + timing.fires_after
-    end_at = math.inf if duration is None else timeline.fault_start + duration + (timing.resets_after or 0.0)
-    margin = timeline.step * 1.01
-    if abs(at - fire_at) <= margin or abs(at - end_at) <= margin:
-        return None
-    return fire_at < at < end_at

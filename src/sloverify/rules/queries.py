@@ -78,7 +78,9 @@ def spec_queries(loaded: LoadedSpec) -> list[SpecQuery]:
 
         def add(path: FieldPath, text: str | None, role: str, index: int = i) -> None:
             if text is not None:
-                out.append(SpecQuery(path, index, text.replace(WINDOW_PLACEHOLDER, _PARSE_WINDOW), role))
+                out.append(
+                    SpecQuery(path, index, text.replace(WINDOW_PLACEHOLDER, _PARSE_WINDOW), role)
+                )
 
         if sli.kind is SLIKind.EVENTS and sli.events is not None:
             add((*base, "events", "error_query"), sli.events.error_query, "error")
@@ -88,18 +90,24 @@ def spec_queries(loaded: LoadedSpec) -> list[SpecQuery]:
             add((*base, "raw", "error_ratio_query"), sli.raw.error_ratio_query, "ratio")
             add((*base, "raw", "good_ratio_query"), sli.raw.good_ratio_query, "ratio")
         elif sli.kind is SLIKind.LATENCY:
-            add((*base, "latency"), error_ratio(sli).over(Duration.parse(_PARSE_WINDOW)), "histogram")
+            add(
+                (*base, "latency"),
+                error_ratio(sli).over(Duration.parse(_PARSE_WINDOW)),
+                "histogram",
+            )
         elif sli.kind is SLIKind.TIME_SLICES and sli.time_slices is not None:
             add((*base, "time_slices", "query"), sli.time_slices.query, "slice")
         for n, alert in enumerate(slo.alerting.alerts or ()):
             if getattr(alert, "target", None) is ThresholdTarget.QUERY:
-                add(("slos", i, "alerting", "alerts", n, "query"), getattr(alert, "query", None), "alert")
+                add(
+                    ("slos", i, "alerting", "alerts", n, "query"),
+                    getattr(alert, "query", None),
+                    "alert",
+                )
     return out
 
 
-def inspect_spec(
-    loaded: LoadedSpec, inspector: PromQLInspector
-) -> Mapping[FieldPath, QueryFacts]:
+def inspect_spec(loaded: LoadedSpec, inspector: PromQLInspector) -> Mapping[FieldPath, QueryFacts]:
     """Parse every query of a spec; raise located PromQLErrors (exit 2) for any that fail."""
     queries = spec_queries(loaded)
     facts = inspector.inspect([q.text for q in queries])

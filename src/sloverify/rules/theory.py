@@ -107,7 +107,9 @@ class Timing:
 
 def condition_detection(cond: Condition, fault: Fault, ramp: float = 0.0) -> float | None:
     """When every window of a condition holds at once: the slowest window decides."""
-    times = [window_detection(w.seconds, cond.threshold, fault, ramp, cond.op) for w in cond.windows]
+    times = [
+        window_detection(w.seconds, cond.threshold, fault, ramp, cond.op) for w in cond.windows
+    ]
     return None if any(t is None for t in times) else max(t for t in times if t is not None)
 
 

@@ -42,9 +42,22 @@ from sloverify.spec.models import (
 FieldPath = tuple[str | int, ...]
 
 _MODELS: list[type[BaseModel]] = [
-    Spec, SLO, SLI, EventsSLI, RawSLI, LatencySLI, TimeSliceSLI, Alerting, SlothAlertTier,
-    BurnRateAlert, BudgetConsumedAlert, ThresholdAlert, BurnWindow, Stated, Scope,
-]  # fmt: skip
+    Spec,
+    SLO,
+    SLI,
+    EventsSLI,
+    RawSLI,
+    LatencySLI,
+    TimeSliceSLI,
+    Alerting,
+    SlothAlertTier,
+    BurnRateAlert,
+    BudgetConsumedAlert,
+    ThresholdAlert,
+    BurnWindow,
+    Stated,
+    Scope,
+]
 _KNOWN_FIELDS = sorted({(f.alias or name) for m in _MODELS for name, f in m.model_fields.items()})
 _ALERT_TAGS = [k.value for k in AlertKind]
 # Hints for the YAML parser's problems that do not say what to do.
@@ -206,9 +219,9 @@ def _plain(node: Any) -> Any:
 
 def _get(data: Any, path: Sequence[str | int]) -> Any:
     for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        if (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        ):
             data = data[part]
         else:
             return None
@@ -223,7 +236,9 @@ def _pinpoint(loc: FieldPath, message: str, data: Any) -> FieldPath:
     """
     value = _get(data, loc)
     if isinstance(value, list):
-        hits = [i for i, item in enumerate(value) if isinstance(item, str) and repr(item) in message]
+        hits = [
+            i for i, item in enumerate(value) if isinstance(item, str) and repr(item) in message
+        ]
         return (*loc, hits[-1]) if hits else loc
     slos = value.get("slos") if loc == () and isinstance(value, dict) else None
     if not isinstance(slos, list):

@@ -27,13 +27,32 @@ def stated_arithmetic(ref: SLORef) -> Iterator[Finding]:
     b = slo.budget
     pct = f"{b * 100:g}%"
     checks = [
-        ("error_budget_percent", stated.error_budget_percent, b * 100, f"100% - {slo.objective:g}%"),
-        ("budget_minutes_per_day", stated.budget_minutes_per_day, b * 1440, f"{pct} of 1,440 minutes"),
-        ("budget_minutes_per_week", stated.budget_minutes_per_week, b * 10080, f"{pct} of 10,080 minutes"),
+        (
+            "error_budget_percent",
+            stated.error_budget_percent,
+            b * 100,
+            f"100% - {slo.objective:g}%",
+        ),
+        (
+            "budget_minutes_per_day",
+            stated.budget_minutes_per_day,
+            b * 1440,
+            f"{pct} of 1,440 minutes",
+        ),
+        (
+            "budget_minutes_per_week",
+            stated.budget_minutes_per_week,
+            b * 10080,
+            f"{pct} of 10,080 minutes",
+        ),
         ("period_minutes", stated.period_minutes, _minutes(slo.period), f"minutes in {slo.period}"),
-        ("budget_minutes_per_period", stated.budget_minutes_per_period, b * _minutes(slo.period),
-         f"{pct} of {_minutes(slo.period):,.0f} minutes ({slo.period})"),
-    ]  # fmt: skip
+        (
+            "budget_minutes_per_period",
+            stated.budget_minutes_per_period,
+            b * _minutes(slo.period),
+            f"{pct} of {_minutes(slo.period):,.0f} minutes ({slo.period})",
+        ),
+    ]
     for field, said, actual, how in checks:
         if said is None or math.isclose(said, actual, rel_tol=0.005, abs_tol=1e-9):
             continue

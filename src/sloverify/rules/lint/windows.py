@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sloverify.rules.lint.findings import Finding, Severity, SLORef
 from sloverify.rules.sli import error_ratio, fixed_ranges
-from sloverify.spec import Duration, SLIKind
+from sloverify.spec import SLIKind
 
 
 def measurement_window(ref: SLORef) -> Iterator[Finding]:
@@ -53,7 +53,9 @@ def measurement_window(ref: SLORef) -> Iterator[Finding]:
 def _sli_texts(ref: SLORef) -> list[str]:
     sli = ref.slo.sli
     if sli.events is not None:
-        return [q for q in (sli.events.error_query, sli.events.good_query, sli.events.total_query) if q]
+        return [
+            q for q in (sli.events.error_query, sli.events.good_query, sli.events.total_query) if q
+        ]
     if sli.raw is not None:
         return [q for q in (sli.raw.error_ratio_query, sli.raw.good_ratio_query) if q]
     if sli.time_slices is not None:
