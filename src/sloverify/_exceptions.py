@@ -11,7 +11,10 @@ alert that misbehaves is never an exception, it is a failed verdict (exit 1)::
     │   └── SpecErrors             several SpecErrors found in one pass
     └── HarnessError               exit 3: the tool or an outside component failed
         ├── ToolNotFound           a binary (promtool, ...) is missing: message says how to install
-        └── ToolFailed             a tool ran and failed in a way that is not the input's fault
+        ├── ToolFailed             a tool ran and failed in a way that is not the input's fault
+        ├── ComponentFailed        a runtime component did not start or become ready: command, log
+        ├── Unreachable            a URL (external component) does not answer
+        └── ToxiproxyError         a Toxiproxy API call failed (status, body), or timed out
 
 Foreign errors (ruamel, pydantic, subprocess) are translated into this tree where they enter.
 """
@@ -100,3 +103,37 @@ class ToolFailed(HarnessError):
         self.output = output
         tail = "\n".join(output.strip().splitlines()[-20:])
         super().__init__(f"command failed: {' '.join(command)}\n{tail}")
+
+
+class ComponentFailed(HarnessError):
+    """A runtime component failed to start or to become ready; carries its command and log tail."""
+
+    def __init__(self, component: str, reason: str, command: list[str], log_tail: str) -> None:
+        self.component = component
+        self.reason = reason
+        self.command = command
+        self.log_tail = log_tail
+        tail = "\n".join("    " + line for line in log_tail.strip().splitlines()[-20:])
+        super().__init__(
+            f"{component} {reason}\n  command: {' '.join(command)}\n  log tail:\n{tail or '    (empty)'}"
+        )
+
+
+class Unreachable(HarnessError):
+    """A component given by URL does not answer."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(f"{url} is unreachable: {detail}; check that it runs and the URL is right")
+
+
+class ToxiproxyError(HarnessError):
+    """A Toxiproxy API call failed: its method, URL, status (0 for a transport error) and body."""
+
+    def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.body = body
+        what = f"HTTP {status}" if status else "no answer"
+        super().__init__(f"toxiproxy {method} {url}: {what}: {body.strip()[:300]}")

@@ -23,6 +23,7 @@ from sloverify import __version__
 from sloverify._exceptions import HarnessError, InputError, SloverifyError, ToolFailed
 from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.promtool import Promtool, ProofResult
+from sloverify.cli import runtime
 from sloverify.cli.loading import Loaded, load_all, output_stems
 from sloverify.reports.console import explain_table, lint_report, proof_line
 from sloverify.rules.explain import explain as explain_rows
@@ -241,6 +242,85 @@ def test_rules(specs: tuple[Path, ...], keep: Path | None, workers: int) -> None
     )
     if failed:
         sys.exit(1)
+
+
+@cli.command("up")
+@click.argument("stacks", nargs=-1)
+@click.option(
+    "--time-scale",
+    "scale",
+    type=ScaleType(),
+    default="1",
+    show_default=True,
+    help="Divide every window, interval and Alertmanager timer by K.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    type=click.Choice(sorted(runtime.KINDS)),
+    help="Start only these components (repeatable).",
+)
+@click.option(
+    "--external",
+    multiple=True,
+    metavar="NAME=URL",
+    help="Use a component somebody else runs (checked, never started). Repeatable.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=180.0,
+    show_default=True,
+    help="Seconds to wait for every component to become ready.",
+)
+def up_command(
+    stacks: tuple[str, ...],
+    scale: Fraction,
+    only: tuple[str, ...],
+    external: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Start the embedded runtime in the background and wait until it is ready.
+
+    \b
+    Prometheus, Alertmanager (routing by severity to sloverify's recording webhook),
+    Toxiproxy, PostgreSQL, Kafka (KRaft) and a MongoDB-protocol server (FerretDB), each a
+    local process on free 127.0.0.1 ports, supervised: a crashed component is restarted with
+    back-off. STACK loads that stack's SLO rules into Prometheus at the time scale.
+    Examples:
+      sloverify up                               everything
+      sloverify up maestro --time-scale 60       with Maestro's rules, an hour in a minute
+      sloverify up --external prometheus=http://staging:9090 --only prometheus
+    """
+    state = runtime.up(err, stacks, scale, only, external, timeout)
+    out.print(runtime.status_table(state))
+    out.print("stop it with: sloverify down")
+
+
+@cli.command("status")
+@click.option("--run", "run_id", help="A run id (default: the newest active run).")
+def status_command(run_id: str | None) -> None:
+    """Show the components of a run: URL, status, restarts and log file."""
+    state = runtime.find_run(run_id).read_state()
+    if state is None:
+        raise InputError("the run has no state yet")
+    out.print(runtime.status_table(state))
+
+
+@cli.command("down")
+@click.option("--run", "run_id", help="A run id (default: the newest active run).")
+def down_command(run_id: str | None) -> None:
+    """Stop a run: every component, in reverse order; logs are kept."""
+    runtime.down(out, run_id)
+
+
+@cli.command("logs")
+@click.argument("component")
+@click.option("--run", "run_id", help="A run id (default: the newest run).")
+@click.option("-n", "--lines", type=click.IntRange(1), default=100, show_default=True)
+def logs_command(component: str, run_id: str | None, lines: int) -> None:
+    """Print the end of a component's log (prometheus, kafka, controller...)."""
+    runtime.logs(out, component, run_id, lines)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.tokens import ScalarToken
 
 from sloverify._exceptions import Location, SpecError, SpecErrors
@@ -60,6 +62,7 @@ _MODELS: list[type[BaseModel]] = [
 ]
 _KNOWN_FIELDS = sorted({(f.alias or name) for m in _MODELS for name, f in m.model_fields.items()})
 _ALERT_TAGS = [k.value for k in AlertKind]
+_MAX_FIELDS = 100_000
 # Hints for the YAML parser's problems that do not say what to do.
 _YAML_HINTS = {
     "expected <block end>": "check this line's indentation against the lines above it",
@@ -68,6 +71,7 @@ _YAML_HINTS = {
     "duplicate key": "remove or rename one of the two keys",
     "end of stream": "close the quote or bracket opened on this line",
     "<stream end>": "close the quote or bracket opened on this line",
+    "another document": "a spec is one YAML document: remove the '---' and what follows it",
 }
 
 
@@ -98,8 +102,8 @@ def load_spec(path: Path) -> LoadedSpec:
 def load_spec_text(text: str, path: Path) -> LoadedSpec:
     """Load and validate spec text that came from ``path`` (used in messages only)."""
     data = _parse_yaml(text, path)
-    lines = {(): _first_content_line(text), **dict(_walk_lines(data, ()))}
-    plain = _plain(data)
+    lines, plain = _unfold(data, path)
+    lines[()] = _first_content_line(text)
     if not isinstance(plain, dict):
         raise SpecError(
             Location(path, lines[()]),
@@ -145,6 +149,8 @@ def _parse_yaml(text: str, path: Path) -> Any:
         if exc.context_mark is not None and mark.index >= len(text.rstrip()):
             mark = exc.context_mark  # at the end of the file: point where the open thing began
         problem = exc.problem or exc.context or "malformed YAML"
+        if problem.startswith("but ") and exc.context:
+            problem = f"{exc.context}, {problem}"
         hint = next((h for k, h in _YAML_HINTS.items() if k in problem), "fix the YAML syntax")
         line = mark.line + 1 if mark is not None else None
         quote = _runaway_quote(text, line)
@@ -152,8 +158,17 @@ def _parse_yaml(text: str, path: Path) -> Any:
             problem += f" (line {line}): the quoted string opened here runs on to line {quote[1]}"
             line, hint = quote[0], "close the quote on this line"
         raise SpecError(Location(path, line), f"malformed YAML: {problem}", hint) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise SpecError(
+            Location(path, line),
+            f"malformed YAML: character {exc.character:#x} is not allowed ({exc.reason})",
+            "remove the control character, or write it as an escape in a double-quoted string",
+        ) from None
     except YAMLError as exc:
         raise SpecError(Location(path), f"malformed YAML: {exc}") from None
+    except RecursionError:
+        raise SpecError(Location(path), "the YAML nests too deeply") from None
     if data is None:
         raise SpecError(
             Location(path, 1), "the file is empty", "write a spec: version, service, slos"
@@ -185,19 +200,38 @@ def _first_content_line(text: str) -> int:
     return 1
 
 
+def _unfold(data: Any, path: Path) -> tuple[dict[FieldPath, int], Any]:
+    # The line of every field, and the data as plain builtins; aliases (*name) can make the
+    # tree contain itself, or expand it exponentially, so both walks are bounded.
+    try:
+        walked = list(islice(_walk_lines(data, ()), _MAX_FIELDS + 1))
+        if len(walked) <= _MAX_FIELDS:
+            return dict(walked), _plain(data)
+    except RecursionError:
+        pass
+    raise SpecError(
+        Location(path),
+        f"the YAML nests too deeply or expands to over {_MAX_FIELDS} fields",
+        "use fewer aliases (*name), and none inside the block it refers to",
+    )
+
+
 def _walk_lines(node: Any, path: FieldPath) -> Iterator[tuple[FieldPath, int]]:
-    # ruamel keeps 0-based (line, col) for every key and sequence item.
+    # ruamel keeps 0-based (line, col) for every key and sequence item, but not for keys
+    # merged in with '<<: *name' nor in an !!omap: those fall back to the enclosing field.
+    children: list[tuple[Any, str | int]]
     if isinstance(node, CommentedMap):
-        for key in node:
-            line, _ = node.lc.key(key)
-            child = (*path, str(key))
-            yield child, line + 1
-            yield from _walk_lines(node[key], child)
+        children = [(key, str(key)) for key in node]
     elif isinstance(node, CommentedSeq):
-        for i, item in enumerate(node):
-            line, _ = node.lc.item(i)
-            yield (*path, i), line + 1
-            yield from _walk_lines(item, (*path, i))
+        children = [(i, i) for i in range(len(node))]
+    else:
+        return
+    positions = node.lc.data or {}
+    for key, name in children:
+        child = (*path, name)
+        if key in positions:
+            yield child, positions[key][0] + 1
+        yield from _walk_lines(node[key], child)
 
 
 def _plain(node: Any) -> Any:
@@ -219,10 +253,10 @@ def _plain(node: Any) -> Any:
 
 def _get(data: Any, path: Sequence[str | int]) -> Any:
     for part in path:
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-        ):
+        if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]
+        elif isinstance(data, dict):
+            data = data.get(part)
         else:
             return None
     return data
@@ -303,15 +337,15 @@ def _translate(
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
-        close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'?" if close else f"use one of {expected}"
+        matches = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5)
+        hint = f"did you mean '{matches[0]}'?" if matches else f"use one of {expected}"
         return SpecError(location, f"{got!r} is not allowed here", hint)
     if kind == "union_tag_not_found":
         return SpecError(location, "missing required field 'kind'", f"use one of {_ALERT_TAGS}")
     if kind == "union_tag_invalid":
         tag = str(err.get("ctx", {}).get("tag"))
-        close = difflib.get_close_matches(tag, _ALERT_TAGS, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'?" if close else f"use one of {_ALERT_TAGS}"
+        matches = difflib.get_close_matches(tag, _ALERT_TAGS, n=1, cutoff=0.5)
+        hint = f"did you mean '{matches[0]}'?" if matches else f"use one of {_ALERT_TAGS}"
         return SpecError(location, f"unknown alert kind {tag!r}", hint)
     if kind == "too_short":
         return SpecError(location, f"give at least {err.get('ctx', {}).get('min_length')} item(s)")

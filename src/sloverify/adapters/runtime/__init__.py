@@ -1,0 +1,1 @@
+"""The embedded runtime: real components as local processes, started, watched and stopped."""
