@@ -23,6 +23,7 @@ from sloverify import __version__
 from sloverify._exceptions import HarnessError, InputError, SloverifyError, ToolFailed
 from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.promtool import Promtool, ProofResult
+from sloverify.adapters.runtime.components import KINDS
 from sloverify.cli import runtime
 from sloverify.cli.loading import Loaded, load_all, output_stems
 from sloverify.reports.console import explain_table, lint_report, proof_line
@@ -257,7 +258,7 @@ def test_rules(specs: tuple[Path, ...], keep: Path | None, workers: int) -> None
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(sorted(runtime.KINDS)),
+    type=click.Choice(sorted(KINDS)),
     help="Start only these components (repeatable).",
 )
 @click.option(
@@ -273,12 +274,20 @@ def test_rules(specs: tuple[Path, ...], keep: Path | None, workers: int) -> None
     show_default=True,
     help="Seconds to wait for every component to become ready.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["embedded", "docker"]),
+    default="embedded",
+    show_default=True,
+    help="docker: dependencies in containers via testcontainers (needs a Docker engine).",
+)
 def up_command(
     stacks: tuple[str, ...],
     scale: Fraction,
     only: tuple[str, ...],
     external: tuple[str, ...],
     timeout: float,
+    backend: str,
 ) -> None:
     """Start the embedded runtime in the background and wait until it is ready.
 
@@ -292,7 +301,7 @@ def up_command(
       sloverify up maestro --time-scale 60       with Maestro's rules, an hour in a minute
       sloverify up --external prometheus=http://staging:9090 --only prometheus
     """
-    state = runtime.up(err, stacks, scale, only, external, timeout)
+    state = runtime.up(err, stacks, scale, only, external, timeout, backend)
     out.print(runtime.status_table(state))
     out.print("stop it with: sloverify down")
 

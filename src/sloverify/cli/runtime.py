@@ -62,7 +62,7 @@ def _rules_for(specs: list[Path], scale: Fraction, folder: Path) -> list[Path]:
 
 
 def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[str, ...],
-       external: tuple[str, ...], timeout: float) -> RunState:  # fmt: skip
+       external: tuple[str, ...], timeout: float, backend: str = "embedded") -> RunState:  # fmt: skip
     """Start a run in the background and wait until every component is ready."""
     for line in end_orphans():
         console.print(f"ended orphan {escape(line)}")
@@ -79,6 +79,7 @@ def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[s
     command += [a for r in rules for a in ("--rules", str(r))]
     command += [a for o in only for a in ("--only", o)]
     command += [a for e in external for a in ("--external", e)]
+    command += ["--backend", backend]
     log = run.log("controller").open("ab")
     daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)  # fmt: skip
@@ -124,10 +125,10 @@ def find_run(run_id: str | None) -> RunDir:
             if run.id == run_id:
                 return run
         raise InputError(f"no run named {run_id!r}; `sloverify status` lists the active one")
-    run = latest_active()
-    if run is None:
+    active = latest_active()
+    if active is None:
         raise InputError("no run is up; start one with `sloverify up`")
-    return run
+    return active
 
 
 def down(console: Console, run_id: str | None) -> None:
@@ -146,9 +147,10 @@ def down(console: Console, run_id: str | None) -> None:
 
 def logs(console: Console, component: str, run_id: str | None, lines: int) -> None:
     """Print the tail of a component's log."""
-    run = find_run(run_id) if run_id else (latest_active() or next(iter(all_runs()), None))
-    if run is None:
+    found = find_run(run_id) if run_id else (latest_active() or next(iter(all_runs()), None))
+    if found is None:
         raise InputError("no run found; start one with `sloverify up`")
+    run = found
     available = sorted(p.stem for p in (run.path / "logs").glob("*.log"))
     if component not in available:
         close = difflib.get_close_matches(component, available, n=1)

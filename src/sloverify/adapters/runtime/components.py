@@ -402,4 +402,6 @@ def external_component(name: str, url: str) -> Component:
     parsed = httpx.URL(url if "://" in url else f"tcp://{url}")
     if parsed.port is None:
         raise ValueError(f"{name}: {url!r} has no port")
-    return KINDS[name](port=parsed.port, host=parsed.host or "127.0.0.1", external=True)
+    component = KINDS[name](port=parsed.port, host=parsed.host or "127.0.0.1", external=True)
+    component.ready_timeout = 10.0  # it should already run; do not wait as for a cold start
+    return component

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sloverify._exceptions import SloverifyError
 from sloverify.adapters.runtime.components import KINDS, RunContext, core_components
+from sloverify.adapters.runtime.containers import ContainerDependencies
 from sloverify.adapters.runtime.registry import RunDir, RunState
 from sloverify.adapters.runtime.supervisor import Supervisor
 from sloverify.adapters.tools import Tools
@@ -29,13 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=Path, action="append", default=[])
     parser.add_argument("--only", action="append", default=[], choices=sorted(KINDS))
     parser.add_argument("--external", action="append", default=[], metavar="NAME=URL")
+    parser.add_argument("--backend", choices=["embedded", "docker"], default="embedded")
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir)
     external = dict(e.split("=", 1) for e in args.external)
-    components = [c for c in core_components(external) if not args.only or c.name in args.only]
     ctx = RunContext(run, Tools.load(), Fraction(args.time_scale), rule_files=list(args.rules))
+    containers = ContainerDependencies(run.id)
     try:
-        with Supervisor(ctx, components):
+        if args.backend == "docker":
+            external.update({c.name: c.url for c in containers.start()})
+        components = [c for c in core_components(external) if not args.only or c.name in args.only]
+        with containers, Supervisor(ctx, components):
             print(f"run {run.id} ready", flush=True)
             while True:
                 signal.pause()

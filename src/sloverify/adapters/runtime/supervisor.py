@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType, TracebackType
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
@@ -37,7 +38,7 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """The delay before restart number ``attempt`` (1-based)."""
-        return min(self.limit, self.first * 2 ** max(0, attempt - 1))
+        return float(min(self.limit, self.first * 2.0 ** max(0, attempt - 1)))
 
 
 class _Slot:
@@ -84,6 +85,7 @@ class Supervisor:
             c.name: _Slot(c, ManagedProcess(c.name, [], ctx.run.log(c.name), ctx.run.pid(c.name)))
             for c in self._order
         }
+        self._metrics_server: WSGIServer | None = None
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -130,11 +132,10 @@ class Supervisor:
             slot.state.status = Status.STOPPED
         self.run_state.ready = False
         self._publish()
-        server = getattr(self, "_metrics_server", None)
+        server, self._metrics_server = self._metrics_server, None
         if server is not None:
             server.shutdown()
             server.server_close()
-            self._metrics_server = None
         self.ctx.run.controller_file.unlink(missing_ok=True)
 
     def __enter__(self) -> Supervisor:

@@ -1,0 +1,95 @@
+"""``sloverify up / status / down / logs`` as a user runs them, including orphans of a killed controller."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import Result
+
+Run = Callable[..., Result]
+QUICK = ("--only", "prometheus", "--only", "webhook")
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> dict[str, str]:
+    return {"SLOVERIFY_RUNS": str(tmp_path / "runs")}
+
+
+def _run_folder(runs: dict[str, str]) -> Path:
+    [folder] = sorted(Path(runs["SLOVERIFY_RUNS"]).iterdir())[-1:]
+    return folder
+
+
+def _component_pids(folder: Path) -> list[int]:
+    return [json.loads(p.read_text())["pid"] for p in (folder / "pids").glob("*.json")]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_up_status_logs_down(run_cli: Run, runs: dict[str, str]) -> None:
+    up = run_cli("up", "maestro", "--time-scale", "60", *QUICK, env=runs)
+    assert up.code == 0, up.err + up.out
+    assert "ready" in up.out and "prometheus" in up.out
+    folder = _run_folder(runs)
+    pids = _component_pids(folder)
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    status = run_cli("status", env=runs)
+    assert status.code == 0 and status.out.count("ready") == 2
+    logs = run_cli("logs", "prometheus", "-n", "5", env=runs)
+    assert logs.code == 0 and "level=info" in logs.out
+    assert "maestro-slo-api.yml" in (folder / "config" / "prometheus.yml").read_text() or any(
+        (folder / "rules").glob("maestro-*.yml")
+    )
+    down = run_cli("down", env=runs)
+    assert down.code == 0, down.err
+    assert not any(_alive(p) for p in pids)
+    assert run_cli("status", env=runs).code == 2  # nothing is up any more
+
+
+def test_next_start_ends_the_orphans_of_a_killed_controller(
+    run_cli: Run, runs: dict[str, str]
+) -> None:
+    assert run_cli("up", *QUICK, env=runs).code == 0
+    first = _run_folder(runs)
+    controller = json.loads((first / "controller.json").read_text())["pid"]
+    pids = _component_pids(first)
+    os.kill(controller, signal.SIGKILL)
+    time.sleep(0.5)
+    assert all(_alive(p) for p in pids), "components should outlive a SIGKILLed controller"
+    second = run_cli("up", "--only", "webhook", env=runs)
+    assert second.code == 0, second.err
+    assert "ended orphan" in second.err
+    assert not any(_alive(p) for p in pids)
+    assert run_cli("down", env=runs).code == 0
+
+
+def test_unknown_stack_is_bad_input(run_cli: Run, runs: dict[str, str]) -> None:
+    result = run_cli("up", "maestor", env=runs)
+    assert result.code == 2
+    assert "unknown stack 'maestor'" in result.err and "did you mean 'maestro'" in result.err
+
+
+def test_unreachable_external_is_exit_3(run_cli: Run, runs: dict[str, str]) -> None:
+    result = run_cli("up", "--only", "prometheus", "--external", "prometheus=http://127.0.0.1:9",
+                     "--timeout", "60", env=runs)  # fmt: skip
+    assert result.code == 3
+    assert "127.0.0.1:9 is unreachable" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_bad_external_flag_is_bad_input(run_cli: Run, runs: dict[str, str]) -> None:
+    result = run_cli("up", "--external", "prometheus", env=runs)
+    assert result.code == 2 and "NAME=URL" in result.err
