@@ -10,6 +10,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -170,6 +171,30 @@ def _check(text: str) -> None:
         assert error.location.path == PATH
         assert error.location.line is None or error.location.line >= 1
         assert str(error)
+
+
+# Inputs that once escaped as foreign exceptions (RecursionError, KeyError, TypeError).
+CRASHERS = {
+    "deep_flow_sequence": "[" * 3000 + "]" * 3000,
+    "deep_flow_mapping": "a: " + "{b: " * 3000 + "1" + "}" * 3000,
+    "alias_inside_itself": "&x {a: *x}\n",
+    "merge_key": "base: &b {version: sloverify/v1, service: api}\n<<: *b\nslos: []\n",
+    "omap": "version: sloverify/v1\nservice: !!omap [{a: 1}]\n",
+    "alias_bomb": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ),
+    "nul_character": "version: \x00\n",
+    "two_documents": "a: 1\n---\nb: 2\n",
+}
+
+
+@pytest.mark.parametrize("text", list(CRASHERS.values()), ids=list(CRASHERS))
+def test_hostile_yaml_raises_a_spec_error(text: str) -> None:
+    with pytest.raises((SpecError, SpecErrors)):
+        load_spec_text(text, PATH)
+    _check(text)
 
 
 def test_the_fuzz_base_spec_is_valid() -> None:

@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict
 class Frozen(BaseModel):
     """Base for every spec model: immutable, and unknown fields are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # allow_inf_nan=False: ".inf" as a factor or threshold is never what a spec means.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class SpecVersion(StrEnum):

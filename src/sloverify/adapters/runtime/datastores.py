@@ -1,0 +1,190 @@
+"""PostgreSQL, Kafka (KRaft) and FerretDB (the MongoDB protocol) as runtime components."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from sloverify._exceptions import ComponentFailed
+from sloverify.adapters.runtime.component import Component, Launch, RunContext
+from sloverify.adapters.runtime.ports import free_port
+from sloverify.adapters.tools import Tool
+
+
+class Postgres(Component):
+    """A private PostgreSQL cluster in the run folder (as the postgres user when root)."""
+
+    name = "postgres"
+
+    @property
+    def url(self) -> str:
+        """A libpq URL for the superuser."""
+        return f"postgresql://postgres@{self.address}/postgres"
+
+    def prepare(self, ctx: RunContext) -> Launch:
+        """initdb once, then run postgres on 127.0.0.1 only, without unix sockets."""
+        bindir = ctx.tools.get(Tool.POSTGRES_BIN)
+        data = ctx.run.data("postgres") / "cluster"
+        as_user: list[str] = []
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root; its files must belong to postgres.
+            as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(data.parent, "postgres", "postgres")
+        if not (data / "PG_VERSION").exists():
+            command = [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                       "--auth=trust", "-E", "UTF8", "--no-sync"]  # fmt: skip
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+            if proc.returncode != 0:
+                raise ComponentFailed(
+                    self.name, "initdb failed", command, proc.stdout + proc.stderr
+                )
+        return Launch([
+            *as_user, str(bindir / "postgres"), "-D", str(data),
+            "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
+            "-c", "unix_socket_directories=", "-c", "fsync=off",
+        ])  # fmt: skip
+
+    def ready(self) -> bool:
+        """``SELECT 1`` answers."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, connect_timeout=1) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.Error:
+            return False
+
+
+class Kafka(Component):
+    """A one-node KRaft Kafka; the controller port is kept off 9093."""
+
+    name = "kafka"
+    ready_timeout = 90.0
+
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        external: bool = False,
+        controller_port: int | None = None,
+    ) -> None:
+        super().__init__(port, host, external)
+        self.controller_port = controller_port or free_port()
+
+    @property
+    def url(self) -> str:
+        """The bootstrap server."""
+        return self.address
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Broker and controller ports."""
+        return {"main": self.port, "controller": self.controller_port}
+
+    def prepare(self, ctx: RunContext) -> Launch:
+        """server.properties, storage formatted once, then ``kafka.Kafka``."""
+        java, libs = ctx.tools.get(Tool.JAVA), ctx.tools.get(Tool.KAFKA_LIBS)
+        data = ctx.run.data("kafka")
+        props = ctx.run.config("kafka.properties")
+        props.write_text(_kafka_properties(self, data / "logs"))
+        log4j = ctx.run.config("kafka-log4j.properties")
+        log4j.write_text(_LOG4J)
+        classpath = ["-cp", f"{libs}/*", f"-Dlog4j.configuration=file:{log4j}"]
+        if not (data / "logs" / "meta.properties").exists():
+            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            command = [str(java), *classpath, "kafka.tools.StorageTool", "format",
+                       "-t", cluster, "-c", str(props)]  # fmt: skip
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+            if proc.returncode != 0:
+                raise ComponentFailed(
+                    self.name, "storage format failed", command, proc.stdout + proc.stderr
+                )
+        return Launch([str(java), "-Xmx512m", "-Xms128m", *classpath, "kafka.Kafka", str(props)])
+
+    def ready(self) -> bool:
+        """A metadata request answers."""
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.address,
+                request_timeout_ms=2000,
+                api_version_auto_timeout_ms=2000,
+            )
+        except (KafkaError, OSError, ValueError):
+            return False
+        try:
+            admin.list_topics()
+            return True
+        except (KafkaError, OSError):
+            return False
+        finally:
+            admin.close()
+
+
+def _kafka_properties(k: Kafka, logs: Path) -> str:
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{k.controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{k.port},CONTROLLER://127.0.0.1:{k.controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{k.port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={logs}",
+        "num.partitions=1",
+        "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "",
+    ])  # fmt: skip
+
+
+_LOG4J = """log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=WARN
+"""
+
+
+class Mongo(Component):
+    """FerretDB on SQLite: the MongoDB wire protocol (no transactions, no change streams)."""
+
+    name = "mongo"
+
+    @property
+    def url(self) -> str:
+        """A MongoDB URL."""
+        return f"mongodb://{self.address}/"
+
+    def prepare(self, ctx: RunContext) -> Launch:
+        """Store SQLite files in the run folder."""
+        return Launch([
+            str(ctx.tools.get(Tool.FERRETDB)),
+            f"--listen-addr={self.address}",
+            f"--sqlite-dir={ctx.run.data('mongo')}",
+        ])  # fmt: skip
+
+    def ready(self) -> bool:
+        """``ping`` answers."""
+        import pymongo
+        from pymongo.errors import PyMongoError
+
+        try:
+            client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+                self.url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000
+            )
+            try:
+                return client.admin.command("ping").get("ok") == 1.0
+            finally:
+                client.close()
+        except PyMongoError:
+            return False
