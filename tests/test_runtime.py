@@ -30,9 +30,13 @@ from sloverify.adapters.tools import Tool, Tools
 from tests.conftest import BOOTSTRAP
 
 
-def _tools() -> Tools:
+def _tools(*needed: Tool) -> Tools:
     tools = Tools.load()
-    missing = [t.value for t in Tool if t not in tools.paths or not tools.paths[t].exists()]
+    missing = [
+        t.value
+        for t in (needed or tuple(Tool))
+        if t not in tools.paths or not tools.paths[t].exists()
+    ]
     if missing:
         pytest.fail(f"runtime tools missing ({', '.join(missing)}): {BOOTSTRAP}")
     return tools
@@ -158,7 +162,7 @@ class _Broken(Component):
 
 def test_failed_start_names_command_and_log_and_stops_the_rest(tmp_path: Path) -> None:
     run = RunDir.create(tmp_path)
-    sup = Supervisor(RunContext(run, _tools()), [Webhook(), _Broken()])
+    sup = Supervisor(RunContext(run, _tools(Tool.PROMETHEUS)), [Webhook(), _Broken()])
     with pytest.raises(ComponentFailed) as info:
         sup.start()
     message = str(info.value)
@@ -169,10 +173,12 @@ def test_failed_start_names_command_and_log_and_stops_the_rest(tmp_path: Path) -
 
 def test_external_component_is_checked_not_started(tmp_path: Path) -> None:
     owner = RunDir.create(tmp_path / "a")
-    with Supervisor(RunContext(owner, _tools()), [Prometheus()]) as a:
+    with Supervisor(RunContext(owner, _tools(Tool.PROMETHEUS)), [Prometheus()]) as a:
         url = a.component("prometheus").url
         user = RunDir.create(tmp_path / "b")
-        with Supervisor(RunContext(user, _tools()), [external_component("prometheus", url)]) as b:
+        with Supervisor(
+            RunContext(user, _tools(Tool.PROMETHEUS)), [external_component("prometheus", url)]
+        ) as b:
             state = b.run_state.component("prometheus")
             assert state is not None and state.external and state.status is Status.READY
             assert not list((user.path / "pids").glob("*.json"))
@@ -182,4 +188,32 @@ def test_unreachable_external_component_says_so(tmp_path: Path) -> None:
     comp = external_component("prometheus", "http://127.0.0.1:9")
     comp.ready_timeout = 1.0
     with pytest.raises(Unreachable, match=r"127\.0\.0\.1:9 is unreachable"):
-        Supervisor(RunContext(RunDir.create(tmp_path), _tools()), [comp]).start()
+        Supervisor(RunContext(RunDir.create(tmp_path), _tools(Tool.PROMETHEUS)), [comp]).start()
+
+
+def test_rules_reload_on_change(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path)
+    with Supervisor(
+        RunContext(run, _tools(Tool.PROMETHEUS), Fraction(60)), [Webhook(), Prometheus()]
+    ) as sup:
+        prom = sup.component("prometheus")
+
+        def groups() -> set[str]:
+            data = httpx.get(f"{prom.url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+            return {g["name"] for g in data}
+
+        assert groups() == set()
+        new = tmp_path / "extra.yml"
+        new.write_text(
+            "groups:\n- name: added-later\n  rules:\n  - record: x:y\n    expr: vector(2)\n"
+        )
+        sup.update_rules([new])
+        deadline = time.monotonic() + 10
+        while groups() != {"added-later"} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert groups() == {"added-later"}
+        sup.update_rules([])
+        deadline = time.monotonic() + 10
+        while groups() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert groups() == set()

@@ -29,6 +29,9 @@ class Prometheus(Component):
         """Write prometheus.yml and copy rule files into the run."""
         rules = ctx.run.path / "rules"
         rules.mkdir(exist_ok=True)
+        for old in rules.glob("*.yml"):
+            if old.name not in {f.name for f in ctx.rule_files}:
+                old.unlink()  # a rule file no longer wanted must not stay loaded
         for f in ctx.rule_files:
             shutil.copy(f, rules / f.name)
         am = ctx.peers.get("alertmanager")
@@ -82,6 +85,10 @@ class Alertmanager(Component):
     def ready(self) -> bool:
         """``/-/ready`` answers 200."""
         return http_ok(f"{self.url}/-/ready")
+
+    def reload(self) -> None:
+        """Ask Alertmanager to re-read its configuration."""
+        httpx.post(f"{self.url}/-/reload", timeout=10.0).raise_for_status()
 
 
 class Webhook(Component):

@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType, TracebackType
 from wsgiref.simple_server import WSGIServer
 
+import httpx
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from sloverify._exceptions import ComponentFailed, Unreachable
@@ -137,6 +139,23 @@ class Supervisor:
             server.shutdown()
             server.server_close()
         self.ctx.run.controller_file.unlink(missing_ok=True)
+
+    def update_rules(self, rule_files: Sequence[Path]) -> None:
+        """Replace the rules Prometheus loads, and make it (and Alertmanager) reload."""
+        with self._lock:
+            self.ctx.rule_files[:] = list(rule_files)
+            for name in ("alertmanager", "prometheus"):
+                slot = self._slots.get(name)
+                if slot is None or slot.component.external:
+                    continue
+                slot.component.prepare(self.ctx)  # rewrites config and the rule folder
+                reload = getattr(slot.component, "reload", None)
+                if reload is not None:
+                    try:
+                        reload()
+                    except httpx.HTTPError as exc:
+                        raise ComponentFailed(name, f"did not reload: {exc}", ["POST /-/reload"],
+                                              slot.process.log_tail()) from exc  # fmt: skip
 
     def __enter__(self) -> Supervisor:
         self._previous = signal.getsignal(signal.SIGTERM)
