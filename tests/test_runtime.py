@@ -54,6 +54,21 @@ def _descendants_of(run: RunDir) -> list[psutil.Process]:
     return mine
 
 
+def _tree(sup: Supervisor) -> list[psutil.Process]:
+    """Every process the supervisor started, and their children (postgres forks, java threads)."""
+    procs = []
+    for slot in sup._slots.values():
+        record = slot.process.record
+        if record is None:
+            continue
+        try:
+            root = psutil.Process(record.pid)
+            procs += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+    return procs
+
+
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
     """Every component of the embedded default, started once for this module."""
@@ -68,10 +83,14 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
     ctx.rule_files.append(rules / "always.yml")
     sup = Supervisor(ctx, core_components(), backoff=Backoff(first=0.2, limit=1.0))
     sup.start()
+    started = _tree(sup)
+    assert len(started) >= 7
     try:
         yield sup
     finally:
         sup.stop()
+        left = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not left, f"processes left behind after stop: {left}"
         assert not _descendants_of(run), "processes left behind after stop"
 
 

@@ -14,7 +14,8 @@ alert that misbehaves is never an exception, it is a failed verdict (exit 1)::
         ├── ToolFailed             a tool ran and failed in a way that is not the input's fault
         ├── ComponentFailed        a runtime component did not start or become ready: command, log
         ├── Unreachable            a URL (external component) does not answer
-        └── ToxiproxyError         a Toxiproxy API call failed (status, body), or timed out
+        ├── ToxiproxyError         a Toxiproxy API call failed (status, body), or timed out
+        └── RollbackFailed         faults that could not be removed; they stay active in the ledger
 
 Foreign errors (ruamel, pydantic, subprocess) are translated into this tree where they enter.
 """
@@ -137,3 +138,12 @@ class ToxiproxyError(HarnessError):
         self.body = body
         what = f"HTTP {status}" if status else "no answer"
         super().__init__(f"toxiproxy {method} {url}: {what}: {body.strip()[:300]}")
+
+
+class RollbackFailed(HarnessError):
+    """Faults a rollback could not remove (they stay active in the ledger): what, and why."""
+
+    def __init__(self, failed: list[tuple[str, str]]) -> None:
+        self.failed = failed
+        lines = "\n".join(f"  {what}: {why}" for what, why in failed)
+        super().__init__(f"{len(failed)} fault(s) could not be rolled back:\n{lines}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sloverify._exceptions import ComponentFailed
 from sloverify.adapters.runtime.component import Component, Launch, RunContext
-from sloverify.adapters.runtime.ports import free_port
+from sloverify.adapters.runtime.ports import free_port, port_open
 from sloverify.adapters.tools import Tool
 
 
@@ -28,12 +28,19 @@ class Postgres(Component):
     def prepare(self, ctx: RunContext) -> Launch:
         """initdb once, then run postgres on 127.0.0.1 only, without unix sockets."""
         bindir = ctx.tools.get(Tool.POSTGRES_BIN)
-        data = ctx.run.data("postgres") / "cluster"
+        home = ctx.run.data("postgres")
         as_user: list[str] = []
         if os.geteuid() == 0:
-            # PostgreSQL refuses to run as root; its files must belong to postgres.
+            # PostgreSQL refuses to run as root; its files must belong to postgres, who must
+            # be able to reach them: a run folder inside a private (0700) folder is not.
             as_user = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(data.parent, "postgres", "postgres")
+            if not _traversable(home):
+                home = Path(f"/tmp/sloverify-{os.getuid()}-postgres") / ctx.run.id
+                home.mkdir(parents=True, exist_ok=True)
+                home.parent.chmod(0o755)
+                (ctx.run.data("postgres") / "WHERE").write_text(f"{home}\n")
+            shutil.chown(home, "postgres", "postgres")
+        data = home / "cluster"
         if not (data / "PG_VERSION").exists():
             command = [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                        "--auth=trust", "-E", "UTF8", "--no-sync"]  # fmt: skip
@@ -57,6 +64,11 @@ class Postgres(Component):
                 return conn.execute("SELECT 1").fetchone() == (1,)
         except psycopg.Error:
             return False
+
+
+def _traversable(path: Path) -> bool:
+    """Whether every ancestor of ``path`` lets other users through."""
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
 
 
 class Kafka(Component):
@@ -108,20 +120,21 @@ class Kafka(Component):
     def ready(self) -> bool:
         """A metadata request answers."""
         from kafka import KafkaAdminClient
-        from kafka.errors import KafkaError
+        from kafka.errors import BrokerNotAvailableError, KafkaConnectionError, KafkaTimeoutError
 
+        # kafka-python blocks ~30s against a closed port; a plain connect answers at once.
+        if not port_open(self.port, self.host):
+            return False
+        # Only "not answering yet" errors mean not ready; anything else is a bug to surface.
+        not_yet = (KafkaConnectionError, KafkaTimeoutError, BrokerNotAvailableError, OSError)
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.address,
-                request_timeout_ms=2000,
-                api_version_auto_timeout_ms=2000,
-            )
-        except (KafkaError, OSError, ValueError):
+            admin = KafkaAdminClient(bootstrap_servers=self.address, request_timeout_ms=2000)
+        except not_yet:
             return False
         try:
             admin.list_topics()
             return True
-        except (KafkaError, OSError):
+        except not_yet:
             return False
         finally:
             admin.close()
