@@ -93,3 +93,38 @@ def test_unreachable_external_is_exit_3(run_cli: Run, runs: dict[str, str]) -> N
 def test_bad_external_flag_is_bad_input(run_cli: Run, runs: dict[str, str]) -> None:
     result = run_cli("up", "--external", "prometheus", env=runs)
     assert result.code == 2 and "NAME=URL" in result.err
+
+
+def test_sigkill_of_controller_removes_an_active_toxic_and_next_start_ends_orphans(
+    run_cli: Run, runs: dict[str, str]
+) -> None:
+    from sloverify.adapters.faults import FaultInjector, FaultLedger
+    from sloverify.adapters.toxiproxy import LatencyAttributes, Toxic, ToxiproxyClient
+
+    assert run_cli("up", "--only", "toxiproxy", "--only", "webhook", env=runs).code == 0
+    folder = _run_folder(runs)
+    state = json.loads((folder / "state.json").read_text())
+    url = next(c["url"] for c in state["components"] if c["name"] == "toxiproxy")
+    upstream = next(c["url"] for c in state["components"] if c["name"] == "webhook").removeprefix(
+        "http://"
+    )
+    with ToxiproxyClient(url) as client:
+        client.create_proxy("dependency", "127.0.0.1:0", upstream)
+        # An experiment applies a latency toxic through the run's ledger...
+        FaultInjector(FaultLedger(folder / "faults.jsonl")).apply_toxic(
+            url, "dependency", Toxic(name="slow", attributes=LatencyAttributes(latency=2000))
+        )
+        assert [t.name for t in client.toxics("dependency")] == ["slow"]
+        # ...and the controller dies without a chance to clean up.
+        controller = json.loads((folder / "controller.json").read_text())["pid"]
+        os.kill(controller, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while client.toxics("dependency") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.toxics("dependency") == (), "the toxic outlived its controller by 10s"
+    pids = _component_pids(folder)
+    assert pids and all(_alive(p) for p in pids)
+    second = run_cli("up", "--only", "webhook", env=runs)
+    assert second.code == 0 and "ended orphan" in second.err
+    assert not any(_alive(p) for p in pids)
+    assert run_cli("down", env=runs).code == 0

@@ -301,5 +301,5 @@ def _signals_deferred() -> Iterator[list[int]]:
     try:
         yield pending
     finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+        for sig, handler in saved.items():  # None: a handler set outside Python; use default
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)

@@ -36,6 +36,7 @@ log = logging.getLogger("sloverify.watchdog")
 HEARTBEAT = b"H"
 STOP = b"S"
 READY = b"ready\n"
+HEARTBEAT_INTERVAL = 1.0
 
 
 class Wake(StrEnum):
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         os.write(sys.stdout.fileno(), READY)
+        # The controller closes its end after the handshake; a later print must not EPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         wake = wait_for_controller(sys.stdin.fileno(), args.timeout)
     except _Terminated:
         wake = Wake.TERMINATED
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 class Heartbeat:
     """A daemon thread writing one heartbeat byte a second into the watchdog's stdin."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], interval: float = 1.0) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], interval: float = HEARTBEAT_INTERVAL) -> None:
         self.proc = proc
         self.interval = interval
         self.broken = False  # the pipe broke: the watchdog is gone and nothing guards us
@@ -216,6 +219,8 @@ def start_watchdog(
     ledger_path: Path, timeout: float = 3.0, ready_timeout: float = 15.0
 ) -> WatchdogHandle:
     """Spawn the watchdog in its own session, wait until it listens, and start heartbeats."""
+    if timeout <= HEARTBEAT_INTERVAL:
+        raise ValueError(f"timeout {timeout}s must exceed the {HEARTBEAT_INTERVAL}s heartbeat")
     ledger = FaultLedger(Path(ledger_path))
     ledger.path.parent.mkdir(parents=True, exist_ok=True)
     command = [

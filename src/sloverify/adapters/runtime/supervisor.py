@@ -20,12 +20,14 @@ from wsgiref.simple_server import WSGIServer
 import httpx
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from sloverify._exceptions import ComponentFailed, Unreachable
+from sloverify._exceptions import ComponentFailed, HarnessError, Unreachable
+from sloverify.adapters.faults import FaultInjector, FaultLedger
 from sloverify.adapters.runtime.components import Component, RunContext
 from sloverify.adapters.runtime.config import ScrapeJob
 from sloverify.adapters.runtime.ports import free_port
 from sloverify.adapters.runtime.process import ManagedProcess, PidRecord
 from sloverify.adapters.runtime.registry import ComponentState, RunState, Status
+from sloverify.adapters.watchdog import WatchdogHandle, start_watchdog
 
 Clock = Callable[[], float]
 
@@ -88,6 +90,7 @@ class Supervisor:
             for c in self._order
         }
         self._metrics_server: WSGIServer | None = None
+        self._watchdog: WatchdogHandle | None = None
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -103,9 +106,20 @@ class Supervisor:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @property
+    def ledger(self) -> Path:
+        """The run's fault ledger: every fault is recorded here before it is applied."""
+        return self.ctx.run.path / "faults.jsonl"
+
+    def faults(self) -> FaultInjector:
+        """An injector writing to this run's ledger, watched by this run's watchdog."""
+        return FaultInjector(FaultLedger(self.ledger))
+
     def start(self, timeout_scale: float = 1.0) -> None:
         """Start everything, wave by wave; on failure stop what started and raise."""
         PidRecord("controller", *_self_identity()).write(self.ctx.run.controller_file)
+        # The dead-man switch first: if we are SIGKILLed or freeze, it removes every fault.
+        self._watchdog = start_watchdog(self.ledger)
         self._metrics_server, _ = start_http_server(
             self.metrics_port, addr="127.0.0.1", registry=self._registry
         )
@@ -125,10 +139,11 @@ class Supervisor:
         self._monitor.start()
 
     def stop(self) -> None:
-        """Stop every component in reverse order; idempotent."""
+        """Remove every fault, then stop every component in reverse order; idempotent."""
         self._stopping.set()
         if self._monitor is not None and self._monitor is not threading.current_thread():
             self._monitor.join(timeout=5)
+        self._roll_back()
         for slot in reversed(list(self._slots.values())):
             slot.process.stop()
             slot.state.status = Status.STOPPED
@@ -138,7 +153,22 @@ class Supervisor:
         if server is not None:
             server.shutdown()
             server.server_close()
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
         self.ctx.run.controller_file.unlink(missing_ok=True)
+
+    def _roll_back(self) -> None:
+        # Faults go before Toxiproxy does: a fault must never outlive the run that made it.
+        if not self.ledger.exists():
+            return
+        injector = self.faults()
+        try:
+            injector.rollback_all()
+        except HarnessError as exc:  # left for the watchdog, which stop() wakes without STOP
+            self.run_state.error = str(exc)
+        finally:
+            injector.close()
 
     def update_rules(self, rule_files: Sequence[Path]) -> None:
         """Replace the rules Prometheus loads, and make it (and Alertmanager) reload."""
