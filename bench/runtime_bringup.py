@@ -70,6 +70,7 @@ def main() -> None:
 
     ref = reference()
     print(f"reference: spawn+reap `true` = {ref * 1000:.2f} ms")
+    bootstrap(dict(os.environ))  # prime: a changed pyproject.toml would reinstall the venv
     warm = bootstrap(dict(os.environ))
     print(f"bootstrap, warm cache: {warm:.2f} s  ({warm / ref:,.0f}x reference)")
     if args.cold_cache:

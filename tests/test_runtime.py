@@ -236,3 +236,15 @@ def test_rules_reload_on_change(tmp_path: Path) -> None:
         while groups() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert groups() == set()
+
+
+def test_an_exception_inside_the_run_stops_everything(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path)
+    sup = Supervisor(RunContext(run, _tools(Tool.PROMETHEUS)), [Webhook(), Prometheus()])
+    started: list[psutil.Process] = []
+    with pytest.raises(RuntimeError, match="experiment broke"), sup:
+        started = _tree(sup)
+        assert len(started) >= 2
+        raise RuntimeError("experiment broke")
+    assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not (run.path / "controller.json").exists()

@@ -83,6 +83,22 @@ def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[s
     log = run.log("controller").open("ab")
     daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)  # fmt: skip
+    try:
+        return _await_run(console, run, daemon, command, timeout)
+    except KeyboardInterrupt:
+        # An interrupted `up` must not leave a half-started run behind.
+        daemon.terminate()
+        daemon.wait(timeout=90)
+        raise
+
+
+def _await_run(
+    console: Console,
+    run: RunDir,
+    daemon: subprocess.Popen[bytes],
+    command: list[str],
+    timeout: float,
+) -> RunState:
     deadline = time.monotonic() + timeout
     with console.status(f"starting run {run.id}") as status:
         while True:
