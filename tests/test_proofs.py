@@ -10,11 +10,11 @@ import pytest
 from sloverify.adapters.promtool import Promtool
 from sloverify.rules.proofs import AlertProof, proof_interval, prove_spec
 from sloverify.spec import load_spec
-from tests.conftest import SLOTH_EXAMPLE, STACKS
+from tests.conftest import DATA, SLOTH_EXAMPLE, STACKS
 
 
 def _proof(spec: Path, alert: str) -> AlertProof:
-    proofs = prove_spec(load_spec(spec).spec, spec.stem)
+    proofs, _ = prove_spec(load_spec(spec).spec, spec.stem)
     return next(p for p in proofs if p.alert.name == alert)
 
 
@@ -61,7 +61,8 @@ def test_tampered_for_fails_its_proof(tmp_path: Path) -> None:
 
 
 def test_each_alert_gets_its_own_rule_file_with_only_itself() -> None:
-    proofs = prove_spec(load_spec(SLOTH_EXAMPLE).spec, "sloth")
+    proofs, unproven = prove_spec(load_spec(SLOTH_EXAMPLE).spec, "sloth")
+    assert unproven == ()
     assert [p.alert.severity for p in proofs] == ["page", "ticket"]
     for p in proofs:
         assert p.rules_text.count("- alert: MyServiceHighErrorRate") == 1
@@ -69,8 +70,22 @@ def test_each_alert_gets_its_own_rule_file_with_only_itself() -> None:
 
 
 def test_interval_divides_for_and_resolves_the_shortest_window() -> None:
-    proofs = prove_spec(load_spec(STACKS / "ca3" / "slo.yaml").spec, "ca3")
+    proofs, _ = prove_spec(load_spec(STACKS / "ca3" / "slo.yaml").spec, "ca3")
     for p in proofs:
         assert p.alert.for_.ms % p.interval.ms == 0
         assert min(p.alert.windows).ms / p.interval.ms >= 5
     assert {str(proof_interval(p.alert)) for p in proofs} >= {"5s", "1m"}
+
+
+def test_one_impossible_alert_does_not_stop_the_others(tmp_path: Path) -> None:
+    text = (DATA / "specs" / "impossible-burn.yaml").read_text()
+    text += """        - kind: burn_rate
+          name: CanFire
+          windows: [{long: 1h, short: 5m, factor: 14.4}]
+"""
+    spec = tmp_path / "mixed.yaml"
+    spec.write_text(text)
+    proofs, unproven = prove_spec(load_spec(spec).spec, "mixed")
+    assert [p.alert.name for p in proofs] == ["CanFire"]
+    assert [u.label for u in unproven] == ["availability/CannotFire[page]"]
+    assert "cannot be exceeded" in unproven[0].reason

@@ -30,7 +30,7 @@ from sloverify.reports.console import explain_table, lint_report, proof_line
 from sloverify.rules.explain import explain as explain_rows
 from sloverify.rules.generate import DEFAULT_EVALUATION_INTERVAL, RuleOptions, generate
 from sloverify.rules.lint import LintContext, Severity, run_lint
-from sloverify.rules.proofs import AlertProof, Unprovable, prove_spec
+from sloverify.rules.proofs import AlertProof, prove_spec
 from sloverify.rules.render import rule_file
 from sloverify.spec import Duration, DurationError
 
@@ -214,10 +214,9 @@ def test_rules(specs: tuple[Path, ...], keep: Path | None, workers: int) -> None
     proofs: list[AlertProof] = []
     unprovable: list[str] = []
     for ls, stem in zip(loaded.specs, output_stems(loaded.specs), strict=True):
-        try:
-            proofs.extend(prove_spec(ls.spec, stem))
-        except Unprovable as exc:
-            unprovable.append(f"{ls.path}: {exc}")
+        made, unproven = prove_spec(ls.spec, stem)
+        proofs.extend(made)
+        unprovable.extend(f"{ls.path}: {u.label}: {u.reason}" for u in unproven)
     started = time.monotonic()
     lock, done = threading.Lock(), [0]
 

@@ -87,24 +87,27 @@ class Unprovable(ValueError):
     """An alert that no fault can make fire (its threshold is at or above a total outage)."""
 
 
+@dataclass(frozen=True)
+class Unproven:
+    """An alert no proof can be generated for, and why."""
+
+    label: str
+    reason: str
+
+
 def proof_interval(alert: ResolvedAlert) -> Duration:
     """An evaluation interval fine enough for the shortest window, coarse enough for the longest."""
     ws = alert.windows
     target = min(ws[-1] / 5, ws[0] / 60)
-    interval = _NICE[0]
-    for nice in _NICE:
-        if nice <= target:
-            interval = nice
-    while alert.for_ and alert.for_.ms % interval.ms:
-        interval = _NICE[_NICE.index(interval) - 1] if interval != _NICE[0] else interval
-        if interval == _NICE[0]:
-            break
-    return interval
+    # It must also divide 'for', or the firing check lands between two evaluations.
+    fitting = [n for n in _NICE if n <= target and alert.for_.ms % n.ms == 0]
+    return fitting[-1] if fitting else _NICE[0]
 
 
-def prove_spec(spec: Spec, stem: str) -> tuple[AlertProof, ...]:
-    """Proofs for every alert of every SLO of a spec; files are named after ``stem``."""
+def prove_spec(spec: Spec, stem: str) -> tuple[tuple[AlertProof, ...], tuple[Unproven, ...]]:
+    """Proofs for every alert of every SLO of a spec, and the alerts none can be made for."""
     out: list[AlertProof] = []
+    unproven: list[Unproven] = []
     for index, slo in enumerate(spec.slos):
         ratio = error_ratio(slo.sli)
         override = ErrorRatio(
@@ -115,8 +118,11 @@ def prove_spec(spec: Spec, stem: str) -> tuple[AlertProof, ...]:
         )
         base = generate_slo(spec, index, RuleOptions(sli_override=override, synthetic_queries=True))
         for n, alert in enumerate(base.alerts):
-            out.append(_prove_alert(spec, index, base, n, alert, ratio.windowed, stem))
-    return tuple(out)
+            try:
+                out.append(_prove_alert(spec, index, base, n, alert, ratio.windowed, stem))
+            except Unprovable as exc:
+                unproven.append(Unproven(f"{slo.name}/{alert.name}[{alert.severity}]", str(exc)))
+    return tuple(out), tuple(unproven)
 
 
 _COUNTER_RATIO = (
