@@ -155,9 +155,10 @@ def rules(
     promtool = Promtool()
     output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output, prefix=".sloverify-") as tmp:
-        staged: list[Path] = []
+        staged: list[tuple[Path, int]] = []
         for ls, stem in zip(loaded.specs, output_stems(loaded.specs), strict=True):
             groups = [g for r in generate(ls.spec, options) for g in r.groups]
+            count = sum(len(g.rules) for g in groups)
             scale_note = f" at time scale {scale}" if scale != 1 else ""
             text = rule_file(
                 groups,
@@ -168,11 +169,11 @@ def rules(
             ok, report = promtool.check_rules(path)
             if not ok:
                 raise ToolFailed(["promtool", "check", "rules", str(path)], report)
-            staged.append(path)
-        for path in staged:
+            staged.append((path, count))
+        # Only once every file passed promtool: never a half-written set of rules.
+        for path, count in staged:
             os.replace(path, output / path.name)
-            rules_count = (output / path.name).read_text(encoding="utf-8").count("\n  - ")
-            out.print(f"wrote {output / path.name} ({rules_count} rules, promtool check rules: ok)")
+            out.print(f"wrote {output / path.name} ({count} rules, promtool check rules: ok)")
 
 
 @cli.command()
