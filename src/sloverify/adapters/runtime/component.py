@@ -79,6 +79,10 @@ class Component(ABC):
     def ready(self) -> bool:
         """One readiness probe; never raises."""
 
+    def cleanup(self, ctx: RunContext) -> None:
+        """Remove what the component keeps outside the run folder (after it stopped)."""
+        return  # most components keep everything inside the run folder
+
 
 def _http_ok(url: str) -> bool:
     try:

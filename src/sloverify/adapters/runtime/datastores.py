@@ -35,7 +35,7 @@ class Postgres(Component):
             # be able to reach them: a run folder inside a private (0700) folder is not.
             as_user = ["runuser", "-u", "postgres", "--"]
             if not _traversable(home):
-                home = Path(f"/tmp/sloverify-{os.getuid()}-postgres") / ctx.run.id
+                home = _relocated(ctx)
                 home.mkdir(parents=True, exist_ok=True)
                 home.parent.chmod(0o755)
                 (ctx.run.data("postgres") / "WHERE").write_text(f"{home}\n")
@@ -55,6 +55,10 @@ class Postgres(Component):
             "-c", "unix_socket_directories=", "-c", "fsync=off",
         ])  # fmt: skip
 
+    def cleanup(self, ctx: RunContext) -> None:
+        """Remove a cluster that had to live outside the run folder."""
+        shutil.rmtree(_relocated(ctx), ignore_errors=True)
+
     def ready(self) -> bool:
         """``SELECT 1`` answers."""
         import psycopg
@@ -64,6 +68,10 @@ class Postgres(Component):
                 return conn.execute("SELECT 1").fetchone() == (1,)
         except psycopg.Error:
             return False
+
+
+def _relocated(ctx: RunContext) -> Path:
+    return Path(f"/tmp/sloverify-{os.getuid()}-postgres") / ctx.run.id
 
 
 def _traversable(path: Path) -> bool:

@@ -8,6 +8,7 @@ exit path of the ``with`` block: an exception, Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import threading
 import time
@@ -71,6 +72,7 @@ class Supervisor:
         clock: Clock = time.monotonic,
         metrics_port: int | None = None,
         on_change: Callable[[RunState], None] | None = None,
+        keep_data: bool = False,
     ) -> None:
         self.ctx = ctx
         self._order = _ordered(components)
@@ -85,6 +87,7 @@ class Supervisor:
         )
         self.metrics_port = metrics_port or free_port()
         self._on_change = on_change
+        self._keep_data = keep_data
         self._slots = {
             c.name: _Slot(c, ManagedProcess(c.name, [], ctx.run.log(c.name), ctx.run.pid(c.name)))
             for c in self._order
@@ -147,6 +150,12 @@ class Supervisor:
         for slot in reversed(list(self._slots.values())):
             slot.process.stop()
             slot.state.status = Status.STOPPED
+        if not self._keep_data:
+            # Databases and TSDB go; logs, config, state, notifications and the ledger stay.
+            for slot in self._slots.values():
+                if not slot.component.external:
+                    slot.component.cleanup(self.ctx)
+            shutil.rmtree(self.ctx.run.path / "data", ignore_errors=True)
         self.run_state.ready = False
         self._publish()
         server, self._metrics_server = self._metrics_server, None
