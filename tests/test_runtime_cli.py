@@ -50,9 +50,10 @@ def test_up_status_logs_down(run_cli: Run, runs: dict[str, str]) -> None:
     assert status.code == 0 and status.out.count("ready") == 2
     logs = run_cli("logs", "prometheus", "-n", "5", env=runs)
     assert logs.code == 0 and "level=info" in logs.out
-    assert "maestro-slo-api.yml" in (folder / "config" / "prometheus.yml").read_text() or any(
-        (folder / "rules").glob("maestro-*.yml")
-    )
+    assert sorted(p.name for p in (folder / "rules").glob("*.yml")) == [
+        "maestro-slo-api.yml",
+        "maestro-slo-platform.yml",
+    ]
     down = run_cli("down", env=runs)
     assert down.code == 0, down.err
     assert not any(_alive(p) for p in pids)
@@ -128,3 +129,19 @@ def test_sigkill_of_controller_removes_an_active_toxic_and_next_start_ends_orpha
     assert second.code == 0 and "ended orphan" in second.err
     assert not any(_alive(p) for p in pids)
     assert run_cli("down", env=runs).code == 0
+
+
+def test_alertmanager_routes_every_severity_the_specs_use(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from sloverify.adapters.runtime.config import DEFAULT_SEVERITIES, alertmanager_config
+    from sloverify.cli.runtime import _rules_for
+    from tests.conftest import SLOTH_EXAMPLE
+
+    _, severities = _rules_for([SLOTH_EXAMPLE], Fraction(60), tmp_path)
+    assert severities == {"pageteam", "slack"}  # Sloth's example routes by its own names
+    config = alertmanager_config(
+        Fraction(60), "http://127.0.0.1:1", (*DEFAULT_SEVERITIES, *severities)
+    )
+    for severity in ("pageteam", "slack", "page"):
+        assert f'severity="{severity}"' in config and f"/hook/{severity}" in config

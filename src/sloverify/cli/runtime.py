@@ -28,7 +28,7 @@ from sloverify.adapters.runtime.registry import (
     latest_active,
 )
 from sloverify.cli.loading import load_all, output_stems
-from sloverify.rules.generate import RuleOptions, generate
+from sloverify.rules.generate import AlertingRule, RuleOptions, generate
 from sloverify.rules.render import rule_file
 
 STACKS = Path("stacks")
@@ -47,18 +47,26 @@ def stack_specs(names: tuple[str, ...]) -> list[Path]:
     return specs
 
 
-def _rules_for(specs: list[Path], scale: Fraction, folder: Path) -> list[Path]:
+def _rules_for(specs: list[Path], scale: Fraction, folder: Path) -> tuple[list[Path], set[str]]:
+    """Rule files at the run's time scale, and every severity their alerts route by."""
     loaded = load_all(specs, GoInspector())
     folder.mkdir(parents=True, exist_ok=True)
-    out = []
+    paths, severities = [], set()
     for ls, stem in zip(loaded.specs, output_stems(loaded.specs), strict=True):
-        groups = [g for r in generate(ls.spec, RuleOptions(scale=scale)) for g in r.groups]
+        slo_rules = generate(ls.spec, RuleOptions(scale=scale))
+        groups = [g for r in slo_rules for g in r.groups]
+        severities |= {
+            rule.labels["severity"]
+            for g in groups
+            for rule in g.rules
+            if isinstance(rule, AlertingRule) and "severity" in rule.labels
+        }
         path = folder / f"{stem}.yml"
         path.write_text(
             rule_file(groups, f"from {ls.path} at time scale {scale}"), encoding="utf-8"
         )
-        out.append(path)
-    return out
+        paths.append(path)
+    return paths, severities
 
 
 def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[str, ...],
@@ -73,10 +81,13 @@ def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[s
                 f"--external {e!r}: write NAME=URL with NAME one of {', '.join(KINDS)}"
             )
     run = RunDir.create()
-    rules = _rules_for(stack_specs(stacks), scale, run.path / "rules-src") if stacks else []
+    rules, severities = (
+        _rules_for(stack_specs(stacks), scale, run.path / "rules-src") if stacks else ([], set())
+    )
     command = [sys.executable, "-m", "sloverify.adapters.runtime.daemon", "--run-dir", str(run.path),
                "--time-scale", str(scale)]  # fmt: skip
     command += [a for r in rules for a in ("--rules", str(r))]
+    command += [a for sev in sorted(severities) for a in ("--severity", sev)]
     command += [a for o in only for a in ("--only", o)]
     command += [a for e in external for a in ("--external", e)]
     command += ["--backend", backend]

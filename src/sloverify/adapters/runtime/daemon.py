@@ -31,10 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], choices=sorted(KINDS))
     parser.add_argument("--external", action="append", default=[], metavar="NAME=URL")
     parser.add_argument("--backend", choices=["embedded", "docker"], default="embedded")
+    parser.add_argument("--severity", action="append", default=[], help="route this severity too")
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir)
     external = dict(e.split("=", 1) for e in args.external)
     ctx = RunContext(run, Tools.load(), Fraction(args.time_scale), rule_files=list(args.rules))
+    # One Alertmanager route per severity the specs use, besides the usual ones.
+    ctx.severities = tuple(dict.fromkeys([*ctx.severities, *args.severity]))
     containers = ContainerDependencies(run.id)
     try:
         if args.backend == "docker":
