@@ -74,12 +74,10 @@ def _facts(item: Mapping[str, object]) -> QueryFacts:
             matchers=tuple(
                 Matcher(str(m["name"]), str(m["op"]), str(m["value"])) for m in s["matchers"]
             ),
-            range_seconds=float(s.get("range_seconds") or 0.0),
         )
         for s in item.get("selectors") or []  # type: ignore[attr-defined]
     )
-    functions = tuple(str(f) for f in item.get("functions") or [])  # type: ignore[attr-defined]
-    return QueryFacts(str(error) if error else None, selectors, functions)
+    return QueryFacts(str(error) if error else None, selectors)
 
 
 class StaticInspector:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,13 +63,6 @@ class Promtool:
         """``promtool check rules``: (passed, output)."""
         proc = self._exec(["check", "rules", str(path)])
         return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
-
-    def check_rules_text(self, text: str) -> tuple[bool, str]:
-        """Check rule-file text by writing it to a temporary file."""
-        with tempfile.TemporaryDirectory(prefix="sloverify-") as tmp:
-            path = Path(tmp) / "rules.yml"
-            path.write_text(text, encoding="utf-8")
-            return self.check_rules(path)
 
     def test_rules(self, directory: Path, test_file: str) -> tuple[bool, str]:
         """``promtool test rules`` on one test file, run in its directory."""

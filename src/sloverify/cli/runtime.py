@@ -69,8 +69,15 @@ def _rules_for(specs: list[Path], scale: Fraction, folder: Path) -> tuple[list[P
     return paths, severities
 
 
-def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[str, ...],
-       external: tuple[str, ...], timeout: float, backend: str = "embedded") -> RunState:  # fmt: skip
+def up(
+    console: Console,
+    stacks: tuple[str, ...],
+    scale: Fraction,
+    only: tuple[str, ...],
+    external: tuple[str, ...],
+    timeout: float,
+    backend: str = "embedded",
+) -> RunState:
     """Start a run in the background and wait until every component is ready."""
     for line in end_orphans():
         console.print(f"ended orphan {escape(line)}")
@@ -84,16 +91,28 @@ def up(console: Console, stacks: tuple[str, ...], scale: Fraction, only: tuple[s
     rules, severities = (
         _rules_for(stack_specs(stacks), scale, run.path / "rules-src") if stacks else ([], set())
     )
-    command = [sys.executable, "-m", "sloverify.adapters.runtime.daemon", "--run-dir", str(run.path),
-               "--time-scale", str(scale)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sloverify.adapters.runtime.daemon",
+        "--run-dir",
+        str(run.path),
+        "--time-scale",
+        str(scale),
+    ]
     command += [a for r in rules for a in ("--rules", str(r))]
     command += [a for sev in sorted(severities) for a in ("--severity", sev)]
     command += [a for o in only for a in ("--only", o)]
     command += [a for e in external for a in ("--external", e)]
     command += ["--backend", backend]
     log = run.log("controller").open("ab")
-    daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)  # fmt: skip
+    daemon = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         return _await_run(console, run, daemon, command, timeout)
     except KeyboardInterrupt:
@@ -123,13 +142,21 @@ def _await_run(
                     daemon.wait(timeout=60)
                     raise ComponentFailed("run", f"{run.id} did not start", command, state.error)
             if daemon.poll() is not None:
-                raise ComponentFailed("controller", f"exited with code {daemon.returncode}", command,
-                                      run.log("controller").read_text(errors="replace"))  # fmt: skip
+                raise ComponentFailed(
+                    "controller",
+                    f"exited with code {daemon.returncode}",
+                    command,
+                    run.log("controller").read_text(errors="replace"),
+                )
             if time.monotonic() > deadline:
                 daemon.terminate()
                 daemon.wait(timeout=60)
-                raise ComponentFailed("run", f"was not ready within {timeout:g}s", command,
-                                      run.log("controller").read_text(errors="replace"))  # fmt: skip
+                raise ComponentFailed(
+                    "run",
+                    f"was not ready within {timeout:g}s",
+                    command,
+                    run.log("controller").read_text(errors="replace"),
+                )
             time.sleep(0.2)
 
 

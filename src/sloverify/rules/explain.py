@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sloverify.rules.alerts import ResolvedAlert, resolve_alerts
 from sloverify.rules.sli import error_ratio, fixed_ranges
-from sloverify.rules.theory import Fault, alert_timing, budget_consumed, never_fires
+from sloverify.rules.theory import Fault, alert_timing, budget_consumed
 from sloverify.spec import SLO, Spec
 
 
@@ -75,13 +75,9 @@ def _row(slo: SLO, alert: ResolvedAlert, ramp: float) -> ExplainRow:
             ramp,
         )
     threshold = alert.lowest_threshold
-    possible = [c for c in alert.conditions if not never_fires(c)]
+    # _scenario caps the error ratio at 1 and says "never" for an alert nothing can fire.
     outage = _scenario(slo, alert, 1.0, ramp)
-    double = (
-        _scenario(slo, alert, 2 * threshold, ramp)
-        if possible
-        else Scenario(2 * threshold, None, None)
-    )
+    double = _scenario(slo, alert, 2 * threshold, ramp)
     reset = (
         alert_timing(alert, Fault(1.0, outage.detect_seconds), ramp).resets_after
         if outage.detect_seconds

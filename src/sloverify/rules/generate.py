@@ -8,7 +8,7 @@ keep the *logical* window ("5m") at any time scale; only ranges, ``for`` and int
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from sloverify.rules.alerts import (
@@ -226,8 +226,3 @@ def _describe(alert: ResolvedAlert) -> str:
         + (f" ({c.factor:g}x budget)" if c.factor else "")
         for c in alert.conditions
     )
-
-
-def with_interval(rules: SLORules, interval: Duration) -> SLORules:
-    """The same rules with every group evaluated at ``interval``."""
-    return replace(rules, groups=tuple(replace(g, interval=interval) for g in rules.groups))

@@ -29,20 +29,11 @@ class Timeline:
     checks: tuple[Check, ...]
     quiet: float = 0.0
 
-    @property
-    def fault_start(self) -> float:
-        """Seconds from the test's start to the fault's start."""
-        return self.warmup * self.step
-
     def faulty(self, k: int) -> bool:
         """Whether step ``k`` (the interval ending at it) is inside the fault."""
         if k <= self.warmup:
             return False
         return self.fault_steps is None or k <= self.warmup + self.fault_steps
-
-    def fault_active(self, at: float) -> bool:
-        """Whether the fault is on at ``at`` seconds."""
-        return self.faulty(round(at / self.step))
 
 
 def counter_pair(slo: str, t: Timeline) -> list[Yamlable]:

@@ -13,7 +13,14 @@ from typing import Protocol
 
 from sloverify._exceptions import PromQLError, SpecErrors
 from sloverify.rules.sli import error_ratio
-from sloverify.spec import Duration, FieldPath, LoadedSpec, SLIKind, ThresholdTarget
+from sloverify.spec import (
+    Duration,
+    FieldPath,
+    LoadedSpec,
+    SLIKind,
+    ThresholdAlert,
+    ThresholdTarget,
+)
 from sloverify.spec.models import WINDOW_PLACEHOLDER
 
 
@@ -28,11 +35,10 @@ class Matcher:
 
 @dataclass(frozen=True)
 class Selector:
-    """A vector selector: metric name, matchers, and its range if inside ``[...]``."""
+    """A vector selector: metric name and label matchers."""
 
     metric: str
     matchers: tuple[Matcher, ...]
-    range_seconds: float = 0.0
 
     def matchers_for(self, label: str) -> tuple[Matcher, ...]:
         """The matchers on one label name."""
@@ -41,11 +47,10 @@ class Selector:
 
 @dataclass(frozen=True)
 class QueryFacts:
-    """What the parser found in one expression: an error, or its selectors and functions."""
+    """What the parser found in one expression: an error, or its selectors."""
 
     error: str | None
     selectors: tuple[Selector, ...] = ()
-    functions: tuple[str, ...] = ()
 
 
 class PromQLInspector(Protocol):
@@ -58,12 +63,10 @@ class PromQLInspector(Protocol):
 
 @dataclass(frozen=True)
 class SpecQuery:
-    """One expression in a spec: where it is, which SLO, and parsable text."""
+    """One expression in a spec: where it is, and its text made parsable."""
 
     path: FieldPath
-    slo_index: int
     text: str
-    role: str  # "error", "good", "total", "ratio", "histogram", "slice", "alert"
 
 
 _PARSE_WINDOW = "5m"
@@ -76,34 +79,24 @@ def spec_queries(loaded: LoadedSpec) -> list[SpecQuery]:
         sli = slo.sli
         base: FieldPath = ("slos", i, "sli")
 
-        def add(path: FieldPath, text: str | None, role: str, index: int = i) -> None:
+        def add(path: FieldPath, text: str | None) -> None:
             if text is not None:
-                out.append(
-                    SpecQuery(path, index, text.replace(WINDOW_PLACEHOLDER, _PARSE_WINDOW), role)
-                )
+                out.append(SpecQuery(path, text.replace(WINDOW_PLACEHOLDER, _PARSE_WINDOW)))
 
         if sli.kind is SLIKind.EVENTS and sli.events is not None:
-            add((*base, "events", "error_query"), sli.events.error_query, "error")
-            add((*base, "events", "good_query"), sli.events.good_query, "good")
-            add((*base, "events", "total_query"), sli.events.total_query, "total")
+            add((*base, "events", "error_query"), sli.events.error_query)
+            add((*base, "events", "good_query"), sli.events.good_query)
+            add((*base, "events", "total_query"), sli.events.total_query)
         elif sli.kind is SLIKind.RAW and sli.raw is not None:
-            add((*base, "raw", "error_ratio_query"), sli.raw.error_ratio_query, "ratio")
-            add((*base, "raw", "good_ratio_query"), sli.raw.good_ratio_query, "ratio")
+            add((*base, "raw", "error_ratio_query"), sli.raw.error_ratio_query)
+            add((*base, "raw", "good_ratio_query"), sli.raw.good_ratio_query)
         elif sli.kind is SLIKind.LATENCY:
-            add(
-                (*base, "latency"),
-                error_ratio(sli).over(Duration.parse(_PARSE_WINDOW)),
-                "histogram",
-            )
+            add((*base, "latency"), error_ratio(sli).over(Duration.parse(_PARSE_WINDOW)))
         elif sli.kind is SLIKind.TIME_SLICES and sli.time_slices is not None:
-            add((*base, "time_slices", "query"), sli.time_slices.query, "slice")
+            add((*base, "time_slices", "query"), sli.time_slices.query)
         for n, alert in enumerate(slo.alerting.alerts or ()):
-            if getattr(alert, "target", None) is ThresholdTarget.QUERY:
-                add(
-                    ("slos", i, "alerting", "alerts", n, "query"),
-                    getattr(alert, "query", None),
-                    "alert",
-                )
+            if isinstance(alert, ThresholdAlert) and alert.target is ThresholdTarget.QUERY:
+                add(("slos", i, "alerting", "alerts", n, "query"), alert.query)
     return out
 
 

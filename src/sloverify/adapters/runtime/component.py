@@ -84,13 +84,6 @@ class Component(ABC):
         return  # most components keep everything inside the run folder
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def http_ok(url: str) -> bool:
     """Whether ``GET url`` answers 200 within a second."""
     try:

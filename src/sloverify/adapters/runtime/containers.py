@@ -35,30 +35,53 @@ def images(ports: dict[str, int]) -> list[Image]:
     """The containers of the Docker backend, configured for the chosen ports."""
     k, kc = ports["kafka"], ports["kafka_controller"]
     return [
-        Image("toxiproxy", "ghcr.io/shopify/toxiproxy:2.12.0", f"-host 127.0.0.1 -port {ports['toxiproxy']}"),
-        Image("postgres", "postgres:15", f"postgres -c listen_addresses=127.0.0.1 -p {ports['postgres']}",
-              {"POSTGRES_HOST_AUTH_METHOD": "trust"}),
-        Image("kafka", "apache/kafka:3.9.2", "", {
-            "KAFKA_NODE_ID": "1", "KAFKA_PROCESS_ROLES": "broker,controller",
-            "KAFKA_LISTENERS": f"PLAINTEXT://127.0.0.1:{k},CONTROLLER://127.0.0.1:{kc}",
-            "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{k}",
-            "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
-            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "KAFKA_CONTROLLER_QUORUM_VOTERS": f"1@127.0.0.1:{kc}",
-            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
-            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
-            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
-        }),
-        Image("mongo", "ghcr.io/ferretdb/ferretdb:1.24.2", "",
-              {"FERRETDB_HANDLER": "sqlite", "FERRETDB_LISTEN_ADDR": f"127.0.0.1:{ports['mongo']}"}),
-    ]  # fmt: skip
+        Image(
+            "toxiproxy",
+            "ghcr.io/shopify/toxiproxy:2.12.0",
+            f"-host 127.0.0.1 -port {ports['toxiproxy']}",
+        ),
+        Image(
+            "postgres",
+            "postgres:15",
+            f"postgres -c listen_addresses=127.0.0.1 -p {ports['postgres']}",
+            {"POSTGRES_HOST_AUTH_METHOD": "trust"},
+        ),
+        Image(
+            "kafka",
+            "apache/kafka:3.9.2",
+            "",
+            {
+                "KAFKA_NODE_ID": "1",
+                "KAFKA_PROCESS_ROLES": "broker,controller",
+                "KAFKA_LISTENERS": f"PLAINTEXT://127.0.0.1:{k},CONTROLLER://127.0.0.1:{kc}",
+                "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{k}",
+                "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "KAFKA_CONTROLLER_QUORUM_VOTERS": f"1@127.0.0.1:{kc}",
+                "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+            },
+        ),
+        Image(
+            "mongo",
+            "ghcr.io/ferretdb/ferretdb:1.24.2",
+            "",
+            {"FERRETDB_HANDLER": "sqlite", "FERRETDB_LISTEN_ADDR": f"127.0.0.1:{ports['mongo']}"},
+        ),
+    ]
 
 
 def docker_engine() -> tuple[bool, str]:
     """Whether a Docker engine answers (the client alone is not enough), and why not."""
     try:
-        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                              capture_output=True, text=True, timeout=10, check=False)  # fmt: skip
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except FileNotFoundError:
         return False, "the docker client is not installed"
     except subprocess.TimeoutExpired:
@@ -79,8 +102,10 @@ class ContainerDependencies:
         """Start every container and return the matching (external) components."""
         ok, why = docker_engine()
         if not ok:
-            raise HarnessError(f"the docker backend needs a running Docker engine: {why}; "
-                               "use the embedded default (no --backend)")  # fmt: skip
+            raise HarnessError(
+                f"the docker backend needs a running Docker engine: {why}; "
+                "use the embedded default (no --backend)"
+            )
         try:
             from testcontainers.core.container import DockerContainer
         except ImportError as exc:

@@ -42,18 +42,39 @@ class Postgres(Component):
             shutil.chown(home, "postgres", "postgres")
         data = home / "cluster"
         if not (data / "PG_VERSION").exists():
-            command = [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                       "--auth=trust", "-E", "UTF8", "--no-sync"]  # fmt: skip
+            command = [
+                *as_user,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
             proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
             if proc.returncode != 0:
                 raise ComponentFailed(
                     self.name, "initdb failed", command, proc.stdout + proc.stderr
                 )
-        return Launch([
-            *as_user, str(bindir / "postgres"), "-D", str(data),
-            "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
-            "-c", "unix_socket_directories=", "-c", "fsync=off",
-        ])  # fmt: skip
+        return Launch(
+            [
+                *as_user,
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-p",
+                str(self.port),
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "fsync=off",
+            ]
+        )
 
     def cleanup(self, ctx: RunContext) -> None:
         """Remove a cluster that had to live outside the run folder."""
@@ -116,8 +137,16 @@ class Kafka(Component):
         classpath = ["-cp", f"{libs}/*", f"-Dlog4j.configuration=file:{log4j}"]
         if not (data / "logs" / "meta.properties").exists():
             cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            command = [str(java), *classpath, "kafka.tools.StorageTool", "format",
-                       "-t", cluster, "-c", str(props)]  # fmt: skip
+            command = [
+                str(java),
+                *classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster,
+                "-c",
+                str(props),
+            ]
             proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
             if proc.returncode != 0:
                 raise ComponentFailed(
@@ -149,22 +178,24 @@ class Kafka(Component):
 
 
 def _kafka_properties(k: Kafka, logs: Path) -> str:
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{k.controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{k.port},CONTROLLER://127.0.0.1:{k.controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{k.port}",
-        "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        f"log.dirs={logs}",
-        "num.partitions=1",
-        "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{k.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{k.port},CONTROLLER://127.0.0.1:{k.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{k.port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={logs}",
+            "num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "",
+        ]
+    )
 
 
 _LOG4J = """log4j.rootLogger=INFO, stdout
@@ -188,11 +219,13 @@ class Mongo(Component):
 
     def prepare(self, ctx: RunContext) -> Launch:
         """Store SQLite files in the run folder."""
-        return Launch([
-            str(ctx.tools.get(Tool.FERRETDB)),
-            f"--listen-addr={self.address}",
-            f"--sqlite-dir={ctx.run.data('mongo')}",
-        ])  # fmt: skip
+        return Launch(
+            [
+                str(ctx.tools.get(Tool.FERRETDB)),
+                f"--listen-addr={self.address}",
+                f"--sqlite-dir={ctx.run.data('mongo')}",
+            ]
+        )
 
     def ready(self) -> bool:
         """``ping`` answers."""

@@ -43,17 +43,19 @@ class Prometheus(Component):
             prometheus_config(ctx.scale, am.address if am else None, jobs, str(rules / "*.yml"))
         )
         resend = scaled(Duration.parse("1s"), ctx.scale)
-        return Launch([
-            str(ctx.tools.get(Tool.PROMETHEUS)),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={ctx.run.data('prometheus')}",
-            f"--web.listen-address={self.address}",
-            "--web.enable-lifecycle",
-            "--web.enable-admin-api",
-            # Without it the first notification reaches Alertmanager a minute late.
-            f"--rules.alert.resend-delay={resend.prometheus()}",
-            f"--query.lookback-delta={lookback_delta(ctx.scale).prometheus()}",
-        ])  # fmt: skip
+        return Launch(
+            [
+                str(ctx.tools.get(Tool.PROMETHEUS)),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={ctx.run.data('prometheus')}",
+                f"--web.listen-address={self.address}",
+                "--web.enable-lifecycle",
+                "--web.enable-admin-api",
+                # Without it the first notification reaches Alertmanager a minute late.
+                f"--rules.alert.resend-delay={resend.prometheus()}",
+                f"--query.lookback-delta={lookback_delta(ctx.scale).prometheus()}",
+            ]
+        )
 
     def ready(self) -> bool:
         """``/-/ready`` answers 200."""
@@ -74,13 +76,15 @@ class Alertmanager(Component):
         """Write alertmanager.yml."""
         config = ctx.run.config("alertmanager.yml")
         config.write_text(alertmanager_config(ctx.scale, ctx.url("webhook"), ctx.severities))
-        return Launch([
-            str(ctx.tools.get(Tool.ALERTMANAGER)),
-            f"--config.file={config}",
-            f"--storage.path={ctx.run.data('alertmanager')}",
-            f"--web.listen-address={self.address}",
-            "--cluster.listen-address=",  # empty: no gossip, no port clash between runs
-        ])  # fmt: skip
+        return Launch(
+            [
+                str(ctx.tools.get(Tool.ALERTMANAGER)),
+                f"--config.file={config}",
+                f"--storage.path={ctx.run.data('alertmanager')}",
+                f"--web.listen-address={self.address}",
+                "--cluster.listen-address=",  # empty: no gossip, no port clash between runs
+            ]
+        )
 
     def ready(self) -> bool:
         """``/-/ready`` answers 200."""
@@ -100,10 +104,17 @@ class Webhook(Component):
     def prepare(self, ctx: RunContext) -> Launch:
         """Record to ``notifications.jsonl`` in the run folder."""
         self.out = ctx.run.path / "notifications.jsonl"
-        return Launch([
-            sys.executable, "-m", "sloverify.adapters.runtime.webhook",
-            "--port", str(self.port), "--out", str(self.out),
-        ])  # fmt: skip
+        return Launch(
+            [
+                sys.executable,
+                "-m",
+                "sloverify.adapters.runtime.webhook",
+                "--port",
+                str(self.port),
+                "--out",
+                str(self.out),
+            ]
+        )
 
     def ready(self) -> bool:
         """``/-/ready`` answers 200."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from contextlib import closing
 
 
@@ -15,16 +14,6 @@ def free_port(avoid: frozenset[int] = frozenset({9093})) -> int:
             port = int(s.getsockname()[1])
         if port not in avoid:
             return port
-
-
-def free_ports(n: int) -> Iterator[int]:
-    """``n`` distinct free ports."""
-    seen: set[int] = set()
-    while len(seen) < n:
-        port = free_port()
-        if port not in seen:
-            seen.add(port)
-            yield port
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:

@@ -193,8 +193,12 @@ class Supervisor:
                     try:
                         reload()
                     except httpx.HTTPError as exc:
-                        raise ComponentFailed(name, f"did not reload: {exc}", ["POST /-/reload"],
-                                              slot.process.log_tail()) from exc  # fmt: skip
+                        raise ComponentFailed(
+                            name,
+                            f"did not reload: {exc}",
+                            ["POST /-/reload"],
+                            slot.process.log_tail(),
+                        ) from exc
 
     def __enter__(self) -> Supervisor:
         self._previous = signal.getsignal(signal.SIGTERM)
@@ -217,9 +221,13 @@ class Supervisor:
     def _launch(self, slot: _Slot) -> None:
         launch = slot.component.prepare(self.ctx)
         slot.process = ManagedProcess(
-            slot.component.name, launch.command, self.ctx.run.log(slot.component.name),
-            self.ctx.run.pid(slot.component.name), env=launch.env, cwd=launch.cwd,
-        )  # fmt: skip
+            slot.component.name,
+            launch.command,
+            self.ctx.run.log(slot.component.name),
+            self.ctx.run.pid(slot.component.name),
+            env=launch.env,
+            cwd=launch.cwd,
+        )
         slot.state.log = str(slot.process.log_path)
         slot.process.start()
 
@@ -237,16 +245,24 @@ class Supervisor:
                     continue
                 code = slot.process.exit_code()
                 if code is not None:
-                    raise ComponentFailed(name, f"exited with code {code} while starting",
-                                          list(slot.process.command), slot.process.log_tail())  # fmt: skip
+                    raise ComponentFailed(
+                        name,
+                        f"exited with code {code} while starting",
+                        list(slot.process.command),
+                        slot.process.log_tail(),
+                    )
                 if slot.component.ready():
                     slot.state.status = Status.READY
                     slot.ready_since = self._clock()
                     del pending[name]
                     self._publish()
                 elif self._clock() > deadline:
-                    raise ComponentFailed(name, f"was not ready within {slot.component.ready_timeout * timeout_scale:g}s",
-                                          list(slot.process.command), slot.process.log_tail())  # fmt: skip
+                    raise ComponentFailed(
+                        name,
+                        f"was not ready within {slot.component.ready_timeout * timeout_scale:g}s",
+                        list(slot.process.command),
+                        slot.process.log_tail(),
+                    )
             time.sleep(0.1)
 
     def _watch(self) -> None:
