@@ -7,7 +7,7 @@ dotted field, says what is wrong and how to fix it; unknown fields get a "did yo
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -23,6 +23,7 @@ from ruamel.yaml.tokens import ScalarToken
 
 from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec.models import (
+    LOCATED_CHECKS,
     SLI,
     SLO,
     Alerting,
@@ -39,6 +40,7 @@ from sloverify.spec.models import (
     Stated,
     ThresholdAlert,
     TimeSliceSLI,
+    spec_problems,
 )
 
 FieldPath = tuple[str | int, ...]
@@ -111,15 +113,17 @@ def load_spec_text(text: str, path: Path) -> LoadedSpec:
             "start with 'version: sloverify/v1' (or prometheus/v1), 'service:' and 'slos:'",
         )
     try:
-        spec = Spec.model_validate(plain)
+        spec = Spec.model_validate(plain, context={LOCATED_CHECKS: True})
     except ValidationError as exc:
         details = _relevant(exc.errors())
-        errors = sorted(
-            (_translate(d, path, lines, plain) for d in details),
-            key=lambda e: e.location.line or 0,
-        )
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
-    return LoadedSpec(spec, path, lines)
+        errors = [_translate(d, path, lines) for d in details]
+    else:
+        loaded = LoadedSpec(spec, path, lines)
+        errors = [SpecError(loaded.locate(p.path), p.message, p.hint) for p in spec_problems(spec)]
+        if not errors:
+            return loaded
+    errors.sort(key=lambda e: e.location.line or 0)
+    raise errors[0] if len(errors) == 1 else SpecErrors(errors)
 
 
 def _relevant(details: list[ErrorDetails]) -> list[ErrorDetails]:
@@ -251,40 +255,6 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _get(data: Any, path: Sequence[str | int]) -> Any:
-    for part in path:
-        if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        elif isinstance(data, dict):
-            data = data.get(part)
-        else:
-            return None
-    return data
-
-
-def _pinpoint(loc: FieldPath, message: str, data: Any) -> FieldPath:
-    """Narrow an error raised for a whole list, or the whole spec, to the part it quotes.
-
-    A list validator quotes the bad item ("endpoint 'runs' ..."); a spec-level check quotes
-    an SLO's name ("two SLOs are named 'api'") and may list its fields at fault ("(period)").
-    """
-    value = _get(data, loc)
-    if isinstance(value, list):
-        hits = [
-            i for i, item in enumerate(value) if isinstance(item, str) and repr(item) in message
-        ]
-        return (*loc, hits[-1]) if hits else loc
-    slos = value.get("slos") if loc == () and isinstance(value, dict) else None
-    if not isinstance(slos, list):
-        return loc
-    hits = [i for i, s in enumerate(slos) if isinstance(s, dict) and repr(s.get("name")) in message]
-    if not hits:
-        return loc
-    listed = message.partition("(")[2].partition(")")[0].split(", ")
-    fields = [f.split(".") for f in listed if f and _get(slos[hits[-1]], f.split(".")) is not None]
-    return ("slos", hits[-1], *(fields[0] if fields else ["name"]))
-
-
 def _close_field(name: str) -> str | None:
     close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1, cutoff=0.6)
     return close[0] if close else None
@@ -317,12 +287,10 @@ def _yaml_path(loc: tuple[str | int, ...]) -> FieldPath:
     return tuple(out)
 
 
-def _translate(
-    err: ErrorDetails, path: Path, lines: Mapping[FieldPath, int], data: Any
-) -> SpecError:
+def _translate(err: ErrorDetails, path: Path, lines: Mapping[FieldPath, int]) -> SpecError:
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    loc = _pinpoint(_yaml_path(tuple(err["loc"])), msg, data)
+    loc = _yaml_path(tuple(err["loc"]))
     if kind.startswith("union_tag"):
         loc = (*loc, "kind")
     location = Location(path, _nearest_line(lines, loc), _dotted(loc))

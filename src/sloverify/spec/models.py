@@ -8,7 +8,10 @@ scope an SLI is meant to cover and the exporter whose labels it selects.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from sloverify.spec.alerting import (
     Alert,
@@ -35,6 +38,7 @@ from sloverify.spec.sli import (
 )
 
 __all__ = [
+    "LOCATED_CHECKS",
     "SLI",
     "SLO",
     "WINDOW_PLACEHOLDER",
@@ -52,6 +56,7 @@ __all__ = [
     "LatencySLI",
     "Op",
     "PluginSLI",
+    "Problem",
     "RawSLI",
     "SLIKind",
     "Scope",
@@ -62,6 +67,7 @@ __all__ = [
     "ThresholdAlert",
     "ThresholdTarget",
     "TimeSliceSLI",
+    "spec_problems",
 ]
 
 
@@ -99,23 +105,20 @@ class Endpoint(Frozen):
         return f"{self.method} {self.path}"
 
 
-def _endpoints(v: object) -> object:
-    if isinstance(v, list | tuple):
-        return tuple(Endpoint.parse(x) if isinstance(x, str) else x for x in v)
-    return v
+def _endpoint(v: object) -> object:
+    return Endpoint.parse(v) if isinstance(v, str) else v
+
+
+# Validated item by item, so an error names the bad item's index (and so its line).
+EndpointField = Annotated[Endpoint, BeforeValidator(_endpoint)]
 
 
 class Scope(Frozen):
     """The endpoints an SLI is meant to cover, and the labels that carry method and path."""
 
-    endpoints: tuple[Endpoint, ...] = Field(min_length=1)
+    endpoints: tuple[EndpointField, ...] = Field(min_length=1)
     path_label: str = "path"
     method_label: str = "method"
-
-    @field_validator("endpoints", mode="before")
-    @classmethod
-    def _parse_endpoints(cls, v: object) -> object:
-        return _endpoints(v)
 
 
 # --- SLO and spec -----------------------------------------------------------------------------
@@ -164,42 +167,69 @@ class Spec(Frozen):
     service: str = Field(pattern=r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
     labels: dict[str, str] = {}
     document: str | None = Field(default=None, description="the source document this encodes")
-    endpoints: tuple[Endpoint, ...] = Field(
+    endpoints: tuple[EndpointField, ...] = Field(
         default=(),
         description="every endpoint the service has, so lint can see what a selector over-covers",
     )
     slos: tuple[SLO, ...] = Field(min_length=1)
 
-    @field_validator("endpoints", mode="before")
-    @classmethod
-    def _parse_endpoints(cls, v: object) -> object:
-        return _endpoints(v)
-
     @model_validator(mode="after")
-    def _unique_names(self) -> Spec:
-        seen: set[str] = set()
-        for slo in self.slos:
-            if slo.name in seen:
-                raise ValueError(f"two SLOs are named {slo.name!r}; SLO names must be unique")
-            seen.add(slo.name)
+    def _cross_checks(self, info: ValidationInfo) -> Spec:
+        # The loader runs spec_problems itself, to name each problem's exact line.
+        if not (info.context or {}).get(LOCATED_CHECKS):
+            problems = spec_problems(self)
+            if problems:
+                raise ValueError(problems[0].message)
         return self
 
-    @model_validator(mode="after")
-    def _sloth_subset(self) -> Spec:
-        if self.version is SpecVersion.SLOTH:
-            for slo in self.slos:
-                extras = [
-                    f
-                    for f in ("stated", "scope", "period")
-                    if getattr(slo, f) != SLO.model_fields[f].get_default(call_default_factory=True)
-                ]
-                if slo.sli.kind in (SLIKind.LATENCY, SLIKind.TIME_SLICES):
-                    extras.append(f"sli.{slo.sli.kind.value}")
-                if slo.alerting.alerts is not None:
-                    extras.append("alerting.alerts")
-                if extras:
-                    raise ValueError(
-                        f"SLO {slo.name!r} uses sloverify extensions ({', '.join(extras)}); "
-                        "set version: sloverify/v1"
-                    )
-        return self
+
+LOCATED_CHECKS = "sloverify.located_checks"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A check across fields of a valid-looking spec, with the path it points at."""
+
+    path: tuple[str | int, ...]
+    message: str
+    hint: str = ""
+
+
+def spec_problems(spec: Spec) -> list[Problem]:
+    """Unique SLO names, and no sloverify extension in a Sloth prometheus/v1 spec."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, slo in enumerate(spec.slos):
+        if slo.name in seen:
+            problems.append(
+                Problem(
+                    ("slos", i, "name"),
+                    f"two SLOs are named {slo.name!r}; SLO names must be unique",
+                    "rename one of them",
+                )
+            )
+        seen.add(slo.name)
+        if spec.version is SpecVersion.SLOTH:
+            problems.extend(_extensions(i, slo))
+    return problems
+
+
+def _extensions(index: int, slo: SLO) -> list[Problem]:
+    used: list[tuple[str | int, ...]] = [
+        (f,)
+        for f in ("stated", "scope", "period")
+        if getattr(slo, f) != SLO.model_fields[f].get_default(call_default_factory=True)
+    ]
+    if slo.sli.kind in (SLIKind.LATENCY, SLIKind.TIME_SLICES):
+        used.append(("sli", slo.sli.kind.value))
+    if slo.alerting.alerts is not None:
+        used.append(("alerting", "alerts"))
+    return [
+        Problem(
+            ("slos", index, *path),
+            f"SLO {slo.name!r} uses a sloverify extension ({'.'.join(map(str, path))}) "
+            "in a Sloth prometheus/v1 spec",
+            "set version: sloverify/v1",
+        )
+        for path in used
+    ]
