@@ -90,8 +90,10 @@ def main() -> None:
             downs.append(down)
             print(f"round {i + 1}: bring-up {up:.2f} s, teardown {down:.2f} s")
     up_m, down_m = statistics.median(ups), statistics.median(downs)
-    print(f"bring-up of all 7 components (fresh run folder), median of {args.rounds}: {up_m:.2f} s "
-          f"({up_m / ref:,.0f}x reference)")  # fmt: skip
+    print(
+        f"bring-up of all 7 components (fresh run folder), median of {args.rounds}: {up_m:.2f} s "
+        f"({up_m / ref:,.0f}x reference)"
+    )
     print(
         f"teardown, median: {down_m:.2f} s ({down_m / ref:,.0f}x reference; bring-up/teardown {up_m / down_m:.1f})"
     )

@@ -96,8 +96,18 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
 
 def test_every_component_is_ready(full_run: Supervisor) -> None:
     names = {c.name: c.status for c in full_run.run_state.components}
-    assert names == {n: Status.READY for n in
-                     ("toxiproxy", "postgres", "kafka", "mongo", "webhook", "alertmanager", "prometheus")}  # fmt: skip
+    assert names == {
+        n: Status.READY
+        for n in (
+            "toxiproxy",
+            "postgres",
+            "kafka",
+            "mongo",
+            "webhook",
+            "alertmanager",
+            "prometheus",
+        )
+    }
     for c in full_run.run_state.components:
         assert full_run.component(c.name).ready(), c.name
 
@@ -122,8 +132,12 @@ def test_alert_reaches_its_receiver_through_alertmanager(full_run: Supervisor) -
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         records = httpx.get(f"{webhook.url}/notifications", timeout=5).json()
-        hits = [r for r in records if r["receiver"] == "page"
-                and any(a["labels"]["alertname"] == "AlwaysFiring" for a in r["payload"]["alerts"])]  # fmt: skip
+        hits = [
+            r
+            for r in records
+            if r["receiver"] == "page"
+            and any(a["labels"]["alertname"] == "AlwaysFiring" for a in r["payload"]["alerts"])
+        ]
         if hits:
             assert hits[0]["received_at"] <= time.time()
             return

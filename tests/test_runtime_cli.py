@@ -84,8 +84,16 @@ def test_unknown_stack_is_bad_input(run_cli: Run, runs: dict[str, str]) -> None:
 
 
 def test_unreachable_external_is_exit_3(run_cli: Run, runs: dict[str, str]) -> None:
-    result = run_cli("up", "--only", "prometheus", "--external", "prometheus=http://127.0.0.1:9",
-                     "--timeout", "60", env=runs)  # fmt: skip
+    result = run_cli(
+        "up",
+        "--only",
+        "prometheus",
+        "--external",
+        "prometheus=http://127.0.0.1:9",
+        "--timeout",
+        "60",
+        env=runs,
+    )
     assert result.code == 3
     assert "127.0.0.1:9 is unreachable" in result.err
     assert "Traceback" not in result.err
