@@ -22,8 +22,8 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "src", "tests", "bench"),
-        ("ruff", "format", "--check", "src", "tests", "bench"),
+        ("ruff", "check", "src", "tests", "bench", "stacks", "scenarios", "synthetic"),
+        ("ruff", "format", "--check", "src", "tests", "bench", "stacks", "scenarios", "synthetic"),
         ("mypy",),
         ("lint-imports",),
     ],
