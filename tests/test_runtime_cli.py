@@ -143,10 +143,10 @@ def test_alertmanager_routes_every_severity_the_specs_use(tmp_path: Path) -> Non
     from fractions import Fraction
 
     from sloverify.adapters.runtime.config import DEFAULT_SEVERITIES, alertmanager_config
-    from sloverify.cli.runtime import _rules_for
+    from sloverify.adapters.runtime.rulefiles import write_rules
     from tests.conftest import SLOTH_EXAMPLE
 
-    _, severities = _rules_for([SLOTH_EXAMPLE], Fraction(60), tmp_path)
+    _, severities = write_rules([SLOTH_EXAMPLE], Fraction(60), tmp_path)
     assert severities == {"pageteam", "slack"}  # Sloth's example routes by its own names
     config = alertmanager_config(
         Fraction(60), "http://127.0.0.1:1", (*DEFAULT_SEVERITIES, *severities)

@@ -14,6 +14,7 @@ alert that misbehaves is never an exception, it is a failed verdict (exit 1)::
         ├── ToolFailed             a tool ran and failed in a way that is not the input's fault
         ├── ComponentFailed        a runtime component did not start or become ready: command, log
         ├── Unreachable            a URL (external component) does not answer
+        ├── QueryFailed            Prometheus rejected a query at run time (its message)
         ├── ToxiproxyError         a Toxiproxy API call failed (status, body), or timed out
         └── RollbackFailed         faults that could not be removed; they stay active in the ledger
 
@@ -126,6 +127,15 @@ class Unreachable(HarnessError):
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
         super().__init__(f"{url} is unreachable: {detail}; check that it runs and the URL is right")
+
+
+class QueryFailed(HarnessError):
+    """Prometheus answered a query with an error: the expression and Prometheus's message."""
+
+    def __init__(self, expr: str, detail: str) -> None:
+        self.expr = expr
+        self.detail = detail
+        super().__init__(f"Prometheus rejected {expr!r}: {detail}")
 
 
 class ToxiproxyError(HarnessError):

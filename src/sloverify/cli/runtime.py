@@ -17,7 +17,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from sloverify._exceptions import ComponentFailed, InputError
-from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.runtime.components import KINDS
 from sloverify.adapters.runtime.registry import (
     RunDir,
@@ -27,46 +26,26 @@ from sloverify.adapters.runtime.registry import (
     end_orphans,
     latest_active,
 )
-from sloverify.cli.loading import load_all, output_stems
-from sloverify.rules.generate import AlertingRule, RuleOptions, generate
-from sloverify.rules.render import rule_file
+from sloverify.adapters.runtime.rulefiles import write_rules
+from sloverify.spec.stack import load_stack
 
 STACKS = Path("stacks")
 
 
-def stack_specs(names: tuple[str, ...]) -> list[Path]:
-    """The SLO specs of the named stacks; an unknown stack is bad input."""
-    known = sorted(p.name for p in STACKS.iterdir() if p.is_dir()) if STACKS.exists() else []
+def stack_files(names: tuple[str, ...]) -> tuple[list[Path], list[Path]]:
+    """The SLO specs and stack definitions of the named stacks; an unknown stack is bad input."""
+    known = sorted(p.name for p in STACKS.iterdir() if p.is_dir() and not p.name.startswith("_"))
     specs: list[Path] = []
+    definitions: list[Path] = []
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise InputError(f"unknown stack '{name}' (known: {', '.join(known) or 'none'}){hint}")
         specs.extend(sorted((STACKS / name).glob("slo*.yaml")))
-    return specs
-
-
-def _rules_for(specs: list[Path], scale: Fraction, folder: Path) -> tuple[list[Path], set[str]]:
-    """Rule files at the run's time scale, and every severity their alerts route by."""
-    loaded = load_all(specs, GoInspector())
-    folder.mkdir(parents=True, exist_ok=True)
-    paths, severities = [], set()
-    for ls, stem in zip(loaded.specs, output_stems(loaded.specs), strict=True):
-        slo_rules = generate(ls.spec, RuleOptions(scale=scale))
-        groups = [g for r in slo_rules for g in r.groups]
-        severities |= {
-            rule.labels["severity"]
-            for g in groups
-            for rule in g.rules
-            if isinstance(rule, AlertingRule) and "severity" in rule.labels
-        }
-        path = folder / f"{stem}.yml"
-        path.write_text(
-            rule_file(groups, f"from {ls.path} at time scale {scale}"), encoding="utf-8"
-        )
-        paths.append(path)
-    return paths, severities
+        if (STACKS / name / "stack.yaml").exists():
+            definitions.append(STACKS / name / "stack.yaml")
+    return specs, definitions
 
 
 def up(
@@ -87,10 +66,11 @@ def up(
             raise InputError(
                 f"--external {e!r}: write NAME=URL with NAME one of {', '.join(KINDS)}"
             )
+    specs, definitions = stack_files(stacks)
+    for definition in definitions:
+        load_stack(definition)  # bad input fails here, located, before anything starts
     run = RunDir.create()
-    rules, severities = (
-        _rules_for(stack_specs(stacks), scale, run.path / "rules-src") if stacks else ([], set())
-    )
+    rules, severities = write_rules(specs, scale, run.path / "rules-src")
     command = [
         sys.executable,
         "-m",
@@ -105,6 +85,7 @@ def up(
     command += [a for o in only for a in ("--only", o)]
     command += [a for e in external for a in ("--external", e)]
     command += ["--backend", backend]
+    command += [a for d in definitions for a in ("--stack", str(d.resolve()))]
     log = run.log("controller").open("ab")
     daemon = subprocess.Popen(
         command,

@@ -71,6 +71,11 @@ class Component(ABC):
         """Every port the component listens on, by role."""
         return {"main": self.port}
 
+    @property
+    def kube(self) -> tuple[str, str, str] | None:
+        """(namespace, pod, container) if its restarts are reported as a pod's; most are not."""
+        return None
+
     @abstractmethod
     def prepare(self, ctx: RunContext) -> Launch:
         """Write configuration and data folders (idempotently) and say what to run."""

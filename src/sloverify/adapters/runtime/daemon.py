@@ -18,8 +18,10 @@ from sloverify._exceptions import SloverifyError
 from sloverify.adapters.runtime.components import KINDS, RunContext, core_components
 from sloverify.adapters.runtime.containers import ContainerDependencies
 from sloverify.adapters.runtime.registry import RunDir, RunState
+from sloverify.adapters.runtime.stackrun import stack_run_components
 from sloverify.adapters.runtime.supervisor import Supervisor
 from sloverify.adapters.tools import Tools
+from sloverify.spec.stack import load_stack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--external", action="append", default=[], metavar="NAME=URL")
     parser.add_argument("--backend", choices=["embedded", "docker"], default="embedded")
     parser.add_argument("--severity", action="append", default=[], help="route this severity too")
+    parser.add_argument("--stack", type=Path, action="append", default=[], help="a stack.yaml")
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir)
     external = dict(e.split("=", 1) for e in args.external)
@@ -42,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.backend == "docker":
             external.update({c.name: c.url for c in containers.start()})
-        components = [c for c in core_components(external) if not args.only or c.name in args.only]
+        stacks = [load_stack(p) for p in args.stack]
+        every = stack_run_components(ctx, stacks, external) if stacks else core_components(external)
+        components = [c for c in every if not args.only or c.name in args.only]
         with containers, Supervisor(ctx, components):
             print(f"run {run.id} ready", flush=True)
             while True:

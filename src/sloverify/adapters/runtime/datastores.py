@@ -115,6 +115,19 @@ class Kafka(Component):
     ) -> None:
         super().__init__(port, host, external)
         self.controller_port = controller_port or free_port()
+        # Edge name -> (listener port, advertised port): see add_edge_listener.
+        self.edge_listeners: dict[str, tuple[int, int]] = {}
+
+    def add_edge_listener(self, edge: str, advertised: int) -> int:
+        """A listener for one Toxiproxy edge, advertised at the proxy's port; its own port.
+
+        A client that bootstraps through a proxy is told by the broker's metadata where to
+        connect next: without a listener of its own that answer would be the broker's real
+        port, and a fault on the edge would break nothing after the first request.
+        """
+        port = free_port()
+        self.edge_listeners[edge] = (port, advertised)
+        return port
 
     @property
     def url(self) -> str:
@@ -124,7 +137,8 @@ class Kafka(Component):
     @property
     def ports(self) -> dict[str, int]:
         """Broker and controller ports."""
-        return {"main": self.port, "controller": self.controller_port}
+        edges = {f"edge {name}": port for name, (port, _) in self.edge_listeners.items()}
+        return {"main": self.port, "controller": self.controller_port, **edges}
 
     def prepare(self, ctx: RunContext) -> Launch:
         """server.properties, storage formatted once, then ``kafka.Kafka``."""
@@ -178,15 +192,26 @@ class Kafka(Component):
 
 
 def _kafka_properties(k: Kafka, logs: Path) -> str:
+    edges = [(f"EDGE{i}", *ports) for i, ports in enumerate(k.edge_listeners.values(), start=1)]
+    listeners = [f"PLAINTEXT://127.0.0.1:{k.port}"]
+    listeners += [f"{n}://127.0.0.1:{port}" for n, port, _ in edges]
+    advertised = [f"PLAINTEXT://127.0.0.1:{k.port}"]
+    advertised += [f"{n}://127.0.0.1:{adv}" for n, _, adv in edges]
+    protocols = [
+        "PLAINTEXT:PLAINTEXT",
+        "CONTROLLER:PLAINTEXT",
+        *(f"{n}:PLAINTEXT" for n, *_ in edges),
+    ]
     return "\n".join(
         [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{k.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{k.port},CONTROLLER://127.0.0.1:{k.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{k.port}",
+            f"listeners={','.join(listeners)},CONTROLLER://127.0.0.1:{k.controller_port}",
+            f"advertised.listeners={','.join(advertised)}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=PLAINTEXT",
+            f"listener.security.protocol.map={','.join(protocols)}",
             f"log.dirs={logs}",
             "num.partitions=1",
             "offsets.topic.replication.factor=1",

@@ -85,6 +85,17 @@ class Supervisor:
             ["component"],
             registry=self._registry,
         )
+        # The same restarts under kube-state-metrics' name, for the services that declare a pod
+        # (document 004's restart SLO reads it); every declared pod starts at 0.
+        self.kube_restarts = Counter(
+            "kube_pod_container_status_restarts",
+            "Restarts of a stack service, named as kube-state-metrics names pod restarts.",
+            ["namespace", "pod", "container"],
+            registry=self._registry,
+        )
+        for c in components:
+            if c.kube is not None:
+                self.kube_restarts.labels(*c.kube)
         self.metrics_port = metrics_port or free_port()
         self._on_change = on_change
         self._keep_data = keep_data
@@ -291,6 +302,8 @@ class Supervisor:
                 return
             state.restarts += 1
             self.restarts.labels(slot.component.name).inc()
+            if slot.component.kube is not None:
+                self.kube_restarts.labels(*slot.component.kube).inc()
             state.status = Status.STARTING
             self._publish()
         elif state.status is Status.STARTING and slot.process.running() and slot.component.ready():

@@ -1,0 +1,129 @@
+"""A stack brought up for real: its dependencies, monitoring with its SLO rules, its services.
+
+``StackRun.start("maestro")`` is what tests and the chaos engine use in-process;
+``sloverify up maestro`` builds the same components in its background controller.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+
+from sloverify._exceptions import InputError
+from sloverify.adapters.faults import FaultInjector
+from sloverify.adapters.prometheus import PrometheusClient
+from sloverify.adapters.runtime.component import Component, RunContext
+from sloverify.adapters.runtime.components import KINDS, external_component
+from sloverify.adapters.runtime.registry import RunDir
+from sloverify.adapters.runtime.rulefiles import write_rules
+from sloverify.adapters.runtime.services import COMMON, Edge, ServiceComponent, stack_components
+from sloverify.adapters.runtime.supervisor import Supervisor
+from sloverify.adapters.tools import Tools
+from sloverify.spec.stack import LoadedStack, load_stack
+
+STACKS = COMMON.parent
+# Every stack run has these; the datastores come only when an edge targets them.
+MONITORING = ("toxiproxy", "webhook", "alertmanager", "prometheus")
+
+
+def known_stacks(root: Path = STACKS) -> list[str]:
+    """Names of the folders under ``root`` that hold a ``stack.yaml``."""
+    return sorted(p.parent.name for p in root.glob("*/stack.yaml")) if root.exists() else []
+
+
+def stack_file(name: str, root: Path = STACKS) -> Path:
+    """The stack definition of a named stack; an unknown name is bad input, with a suggestion."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    known = known_stacks(root)
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise InputError(f"unknown stack '{name}' (known: {', '.join(known) or 'none'}){hint}")
+    return root / name / "stack.yaml"
+
+
+def slo_specs(stack: LoadedStack) -> list[Path]:
+    """The SLO specs beside a stack definition."""
+    return sorted(stack.folder.glob("slo*.yaml"))
+
+
+def stack_run_components(
+    ctx: RunContext, stacks: Sequence[LoadedStack], external: Mapping[str, str] | None = None
+) -> list[Component]:
+    """Monitoring, the datastores the stacks' edges need, and their services; scrape jobs added.
+
+    Components named in ``external`` are only checked, never started.
+    """
+    needed = [*MONITORING, *(d.value for s in stacks for d in s.spec.dependencies())]
+    deps: dict[str, Component] = {}
+    for name in dict.fromkeys(needed):
+        url = (external or {}).get(name)
+        deps[name] = KINDS[name]() if url is None else external_component(name, url)
+    services: list[ServiceComponent] = []
+    for s in stacks:
+        services += stack_components(s, deps)
+    ctx.scrape_jobs.extend(job for c in services if (job := c.scrape_job()) is not None)
+    return [*deps.values(), *services]
+
+
+class StackRun:
+    """A running stack: service URLs, its edges, Prometheus, and faults through the ledger."""
+
+    def __init__(self, stack: LoadedStack, supervisor: Supervisor, faults: FaultInjector) -> None:
+        self.stack = stack
+        self.supervisor = supervisor
+        self.faults = faults
+        self.prometheus = PrometheusClient(supervisor.component("prometheus").url)
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls,
+        stack: str | Path,
+        scale: Fraction = Fraction(60),
+        runs_root: Path | None = None,
+        external: Mapping[str, str] | None = None,
+    ) -> Iterator[StackRun]:
+        """Bring the stack up (rules at ``scale``), yield it, and stop everything on exit."""
+        loaded = load_stack(stack_file(str(stack)))
+        run = RunDir.create(runs_root)
+        rules, severities = write_rules(slo_specs(loaded), scale, run.path / "rules-src")
+        ctx = RunContext(run, Tools.load(), scale, rule_files=rules)
+        ctx.severities = tuple(dict.fromkeys([*ctx.severities, *sorted(severities)]))
+        components = stack_run_components(ctx, [loaded], external)
+        with Supervisor(ctx, components) as supervisor:
+            faults = supervisor.faults()
+            try:
+                yield cls(loaded, supervisor, faults)
+            finally:
+                faults.rollback_all()
+                faults.close()
+
+    @property
+    def run(self) -> RunDir:
+        """The run folder: logs, the ledger, notifications."""
+        return self.supervisor.ctx.run
+
+    def url(self, service: str) -> str:
+        """A service's (or a component's) base URL."""
+        return self.supervisor.component(service).url
+
+    @property
+    def toxiproxy_url(self) -> str:
+        """Toxiproxy's API."""
+        return self.supervisor.component("toxiproxy").url
+
+    @property
+    def edges(self) -> dict[str, Edge]:
+        """Every dependency edge of the stack by proxy name."""
+        return {e.name: e for s in self.stack.spec.services for e in self._service(s.name).edges}
+
+    def _service(self, name: str) -> ServiceComponent:
+        component = self.supervisor.component(name)
+        assert isinstance(component, ServiceComponent)
+        return component

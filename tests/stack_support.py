@@ -1,0 +1,46 @@
+"""Bring a stack up once per test module, for real, and drive it with bounded traffic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sloverify._exceptions import ToolNotFound
+from sloverify.adapters.runtime.stackrun import StackRun
+from tests.conftest import BOOTSTRAP
+
+Fixture = Callable[[pytest.TempPathFactory], Iterator[StackRun]]
+
+
+def stack_fixture(stack: str | Path, scale: Fraction = Fraction(60)) -> Fixture:
+    """A module-scoped fixture running ``stack``; a missing tool fails it with the install step."""
+
+    @pytest.fixture(scope="module")
+    def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackRun]:
+        try:
+            with StackRun.start(stack, scale, runs_root=tmp_path_factory.mktemp("runs")) as r:
+                yield r
+        except ToolNotFound as exc:
+            pytest.fail(f"{exc}: {BOOTSTRAP}")
+
+    return run
+
+
+def drive(url: str, paths: list[str], seconds: float, max_requests: int = 2000) -> list[int]:
+    """GET each path in turn until ``seconds`` pass or ``max_requests`` are sent; the codes."""
+    codes: list[int] = []
+    deadline = time.monotonic() + seconds
+    # A fresh connection per request, as the stacks' clients do: a fault on a proxy in front
+    # of the service then applies to each request, not to one pooled connection.
+    while time.monotonic() < deadline and len(codes) < max_requests:
+        for path in paths:
+            try:
+                codes.append(httpx.get(f"{url}{path}", timeout=5.0, trust_env=False).status_code)
+            except httpx.HTTPError:
+                codes.append(0)
+    return codes
