@@ -26,7 +26,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from sloverify._exceptions import RollbackFailed, ToxiproxyError
+from sloverify._exceptions import HarnessError, RollbackFailed, ToxiproxyError
+from sloverify.adapters import process_faults as pf
+from sloverify.adapters.process_faults import CpuUndo, MemoryUndo, ProcessRef
 from sloverify.adapters.toxiproxy import Toxic, ToxiproxyClient
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,13 @@ class FaultKind(StrEnum):
 
     TOXIC = "toxic"  # undone by removing the toxic
     PROXY_DISABLED = "proxy_disabled"  # undone by enabling the proxy
+    PROCESS_KILLED = "process_killed"  # nothing to undo: the supervisor restarts it
+    PROCESS_PAUSED = "process_paused"  # undone by SIGCONT
+    CPU_HOG = "cpu_hog"  # undone by ending the hogs and restoring the target's CPUs
+    MEMORY_HOG = "memory_hog"  # undone by ending the hog and removing its cgroup
+
+
+_PROXY_KINDS = (FaultKind.TOXIC, FaultKind.PROXY_DISABLED)
 
 
 class _Frozen(BaseModel):
@@ -48,19 +57,32 @@ class Fault(_Frozen):
 
     id: str
     kind: FaultKind
-    base_url: str  # the Toxiproxy API holding the fault
-    proxy: str
+    base_url: str = ""  # the Toxiproxy API holding the fault (proxy faults)
+    proxy: str = ""
     toxic: str | None = None  # the toxic's name, for kind "toxic" only
+    target: ProcessRef | None = None  # the process (process faults)
+    cpu: CpuUndo | None = None
+    memory: MemoryUndo | None = None
     applied_at: datetime
 
     @model_validator(mode="after")
-    def _toxic_iff_toxic_kind(self) -> Fault:
+    def _fields_fit_the_kind(self) -> Fault:
         if (self.kind is FaultKind.TOXIC) != (self.toxic is not None):
             raise ValueError("a toxic name is required for kind 'toxic' and only for it")
+        if (self.kind in _PROXY_KINDS) != bool(self.base_url and self.proxy):
+            raise ValueError("a Toxiproxy URL and proxy are required for proxy faults only")
+        if (self.kind not in _PROXY_KINDS) != (self.target is not None):
+            raise ValueError("a target process is required for process faults only")
+        if (self.kind is FaultKind.CPU_HOG) != (self.cpu is not None):
+            raise ValueError("a CPU plan is required for a CPU hog and only for it")
+        if (self.kind is FaultKind.MEMORY_HOG) != (self.memory is not None):
+            raise ValueError("a memory plan is required for a memory hog and only for it")
         return self
 
     def describe(self) -> str:
         """One line for logs: what, where."""
+        if self.target is not None:
+            return f"{self.kind.value} of {self.target.name} (pid {self.target.pid}) ({self.id})"
         what = f"toxic {self.toxic!r}" if self.toxic else "disabled proxy"
         return f"{what} on {self.proxy!r} at {self.base_url} ({self.id})"
 
@@ -200,8 +222,42 @@ class FaultInjector:
             self.client(base_url).set_enabled(proxy, False)
         return fault
 
+    def kill_process(self, target: ProcessRef) -> Fault:
+        """Record, then SIGKILL the target's group; resolved at once (nothing to undo)."""
+        fault = self._process_fault(FaultKind.PROCESS_KILLED, target)
+        pf.kill(target)
+        self.ledger.resolve(fault.id)
+        return fault
+
+    def pause_process(self, target: ProcessRef) -> Fault:
+        """Record, then SIGSTOP the target's group (rollback: SIGCONT)."""
+        fault = self._process_fault(FaultKind.PROCESS_PAUSED, target)
+        pf.pause(target)
+        return fault
+
+    def cpu_hog(self, target: ProcessRef, workers: int, seconds: float) -> Fault:
+        """Record, then share one CPU between the target and ``workers`` spinning hogs."""
+        plan = pf.plan_cpu_hog(target)
+        fault = self._process_fault(FaultKind.CPU_HOG, target, cpu=plan)
+        with self._undone_unless_started(fault):
+            pf.start_cpu_hog(fault.id, target, plan, workers, seconds)
+        return fault
+
+    def memory_hog(self, target: ProcessRef, megabytes: int, seconds: float) -> Fault:
+        """Record, then squeeze the target and a ``megabytes`` hog into one memory cgroup."""
+        fault_id = uuid.uuid4().hex
+        plan = pf.plan_memory_hog(fault_id, target, megabytes)
+        fault = self._process_fault(FaultKind.MEMORY_HOG, target, memory=plan, fault_id=fault_id)
+        with self._undone_unless_started(fault):
+            pf.start_memory_hog(fault.id, target, plan, megabytes, seconds)
+        return fault
+
     def remove(self, fault: Fault) -> None:
         """Undo one fault and resolve it; already gone (404) counts as removed."""
+        if fault.target is not None:
+            self._undo_process_fault(fault)
+            self.ledger.resolve(fault.id)
+            return
         client = self.client(fault.base_url)
         try:
             if fault.kind is FaultKind.TOXIC:
@@ -271,6 +327,44 @@ class FaultInjector:
         )
         self.ledger.record(fault)
         return fault
+
+    def _process_fault(
+        self,
+        kind: FaultKind,
+        target: ProcessRef,
+        cpu: CpuUndo | None = None,
+        memory: MemoryUndo | None = None,
+        fault_id: str | None = None,
+    ) -> Fault:
+        fault = Fault(
+            id=fault_id or uuid.uuid4().hex,
+            kind=kind,
+            target=target,
+            cpu=cpu,
+            memory=memory,
+            applied_at=datetime.now(UTC),
+        )
+        self.ledger.record(fault)
+        return fault
+
+    @contextlib.contextmanager
+    def _undone_unless_started(self, fault: Fault) -> Iterator[None]:
+        # Nothing half-applied: a hog that failed to start is undone (and resolved) at once.
+        try:
+            yield
+        except OSError as exc:
+            self.remove(fault)
+            raise HarnessError(f"could not start {fault.describe()}: {exc}") from exc
+
+    @staticmethod
+    def _undo_process_fault(fault: Fault) -> None:
+        assert fault.target is not None
+        if fault.kind is FaultKind.PROCESS_PAUSED:
+            pf.resume(fault.target)
+        elif fault.cpu is not None:
+            pf.undo_cpu_hog(fault.id, fault.target, fault.cpu)
+        elif fault.memory is not None:
+            pf.undo_memory_hog(fault.id, fault.target, fault.memory)
 
     @contextlib.contextmanager
     def _resolved_unless_applied(self, fault: Fault) -> Iterator[None]:

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
-from sloverify._exceptions import InputError
+from sloverify._exceptions import HarnessError, InputError
 from sloverify.adapters.faults import FaultInjector
+from sloverify.adapters.process_faults import ProcessRef
 from sloverify.adapters.prometheus import PrometheusClient
 from sloverify.adapters.runtime.component import Component, RunContext
 from sloverify.adapters.runtime.components import KINDS, external_component
@@ -122,6 +123,13 @@ class StackRun:
     def edges(self) -> dict[str, Edge]:
         """Every dependency edge of the stack by proxy name."""
         return {e.name: e for s in self.stack.spec.services for e in self._service(s.name).edges}
+
+    def process(self, name: str) -> ProcessRef:
+        """A component's current process, as process faults name their target."""
+        record = self.supervisor.process(name)
+        if record is None:
+            raise HarnessError(f"{name} has no running process")
+        return ProcessRef(name=name, pid=record.pid, pgid=record.pgid, started=record.started)
 
     def _service(self, name: str) -> ServiceComponent:
         component = self.supervisor.component(name)

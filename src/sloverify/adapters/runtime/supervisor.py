@@ -118,6 +118,10 @@ class Supervisor:
         """A supervised component by name."""
         return self._slots[name].component
 
+    def process(self, name: str) -> PidRecord | None:
+        """The pid record of a component's current process (None before it started)."""
+        return self._slots[name].process.record
+
     # --- lifecycle ------------------------------------------------------------------------
 
     @property
