@@ -22,7 +22,7 @@ import pytest
 from sloverify.adapters.prometheus import Sample
 from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.runtime.stackrun import StackRun
-from sloverify.adapters.toxiproxy import ResetPeerAttributes, Toxic
+from sloverify.adapters.toxiproxy import ResetPeerAttributes, TimeoutAttributes, Toxic
 from sloverify.cli.loading import load_all
 from sloverify.rules.lint import LintContext, run_lint
 from sloverify.rules.queries import spec_queries
@@ -266,13 +266,33 @@ def test_reset_peer_on_the_executor_edge_fails_runs(maestro: StackRun, traffic: 
     runs0, failed0 = _value(maestro, RUNS), _value(maestro, FAILED_RUNS)
     fault = maestro.faults.apply_toxic(maestro.toxiproxy_url, "maestro-executor-postgres", RESET_30)
     try:
-        sent = _drive(url, rounds=25, seconds=40)
+        sent = _drive(url, rounds=40, seconds=40)
         runs1 = _scraped(maestro, RUNS, runs0 + sent.runs)
     finally:
         maestro.faults.remove(fault)
     ratio = (_value(maestro, FAILED_RUNS) - failed0) / (runs1 - runs0)
     print(f"maestro: reset_peer 0.3 on maestro-executor-postgres -> run failure ratio {ratio:.3f}")
     assert 0.1 <= ratio <= 0.5, ratio
+
+
+def test_a_frozen_database_edge_answers_503_before_the_client_gives_up(
+    maestro: StackRun, traffic: Sent
+) -> None:
+    # Toxiproxy's timeout toxic (0: never closes) freezes the edge: no answer, no reset. The
+    # API's own deadline (refsvc.DEPENDENCY_TIMEOUT, 1 s) must turn that into a prompt 503.
+    url = f"{maestro.url('maestro-api')}{API}/pipelines/build"
+    freeze = Toxic(name="freeze", attributes=TimeoutAttributes(timeout=0))
+    fault = maestro.faults.apply_toxic(maestro.toxiproxy_url, "maestro-api-postgres", freeze)
+    try:
+        timed = []
+        for _ in range(3):
+            started = time.monotonic()
+            code = httpx.get(url, timeout=5.0, trust_env=False).status_code
+            timed.append((code, time.monotonic() - started))
+    finally:
+        maestro.faults.remove(fault)
+    assert all(code == 503 and seconds < 2.5 for code, seconds in timed), timed
+    assert httpx.get(url, timeout=5.0, trust_env=False).status_code == 200
 
 
 def test_schemathesis_finds_nothing(maestro: StackRun, tmp_path: Path) -> None:
