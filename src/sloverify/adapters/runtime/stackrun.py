@@ -13,11 +13,19 @@ from fractions import Fraction
 from pathlib import Path
 
 from sloverify._exceptions import HarnessError, InputError
+from sloverify.adapters.backfill import (
+    Backfilled,
+    backfill_plan,
+    measure,
+    openmetrics,
+    write_blocks,
+)
 from sloverify.adapters.faults import FaultInjector
 from sloverify.adapters.process_faults import ProcessRef
 from sloverify.adapters.prometheus import PrometheusClient
 from sloverify.adapters.runtime.component import Component, RunContext
 from sloverify.adapters.runtime.components import KINDS, external_component
+from sloverify.adapters.runtime.config import SCRAPE_INTERVAL, scaled
 from sloverify.adapters.runtime.registry import RunDir
 from sloverify.adapters.runtime.rulefiles import write_rules
 from sloverify.adapters.runtime.services import COMMON, Edge, ServiceComponent, stack_components
@@ -123,6 +131,30 @@ class StackRun:
     def edges(self) -> dict[str, Edge]:
         """Every dependency edge of the stack by proxy name."""
         return {e.name: e for s in self.stack.spec.services for e in self._service(s.name).edges}
+
+    def warm_up(self, history: float, baseline: float) -> Backfilled:
+        """Write ``history`` logical seconds of healthy past into Prometheus (see backfill).
+
+        Call it after ``baseline`` real seconds of healthy traffic: every series' baseline
+        rate or value is extended backwards. Prometheus restarts once to load the blocks.
+        """
+        ctx = self.supervisor.ctx
+        jobs = [job.name for c in self._services() if (job := c.scrape_job()) is not None]
+        series = measure(self.prometheus, [*jobs, "sloverify"], baseline)
+        record = self.supervisor.process("prometheus")
+        assert record is not None
+        span = history / float(ctx.scale)
+        end = record.started - 1.0  # before Prometheus's first live sample: no overlap
+        first_gap = max(scaled(SCRAPE_INTERVAL, ctx.scale).seconds, 0.01)
+        times, samples = backfill_plan(series, end, span, first_gap)
+        data = ctx.run.data("prometheus")
+        self.supervisor.restart(
+            "prometheus", between=lambda: write_blocks(openmetrics(series, times), data, ctx.tools)
+        )
+        return Backfilled(len(series), samples, span, end)
+
+    def _services(self) -> list[ServiceComponent]:
+        return [self._service(s.name) for s in self.stack.spec.services]
 
     def process(self, name: str) -> ProcessRef:
         """A component's current process, as process faults name their target."""

@@ -194,6 +194,22 @@ class Supervisor:
         finally:
             injector.close()
 
+    def restart(self, name: str, between: Callable[[], None] | None = None) -> None:
+        """Stop one component, run ``between`` (it is down then), start it and wait until ready.
+
+        Not counted as a crash restart. Used to write into a component's data while it is
+        stopped (Prometheus's TSDB, for backfilled history).
+        """
+        with self._lock:
+            slot = self._slots[name]
+            slot.process.stop()
+            slot.state.status = Status.STARTING
+            self._publish()
+            if between is not None:
+                between()
+            self._launch(slot)
+            self._await_ready([slot.component], 1.0)
+
     def update_rules(self, rule_files: Sequence[Path]) -> None:
         """Replace the rules Prometheus loads, and make it (and Alertmanager) reload."""
         with self._lock:

@@ -1,0 +1,150 @@
+"""Warm-up by backfill: write a healthy history into Prometheus's storage instead of waiting.
+
+An alert over a 30d period at time scale 60 needs 12 real hours of history before it means
+anything; waiting for it would dominate every run's time to verdict. Instead, after a short
+healthy baseline, every series the stack exposes is extended backwards over the history
+span: counters at the rate the baseline measured, gauges (and recorded rules) at their
+baseline value. The history goes into OpenMetrics text, ``promtool tsdb
+create-blocks-from openmetrics`` turns it into blocks in Prometheus's data folder while
+Prometheus is stopped, and Prometheus starts again with the history in place.
+
+Samples are spaced geometrically back from the end (each gap ``GROWTH`` times the last), so
+a short window near now holds as many points as a scrape would give it while a 30d window
+still costs only a few hundred samples per series.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sloverify._exceptions import ToolFailed
+from sloverify.adapters.prometheus import PrometheusClient, Sample
+from sloverify.adapters.tools import Tool, Tools
+
+GROWTH = 1.06
+# Not history: Prometheus's own bookkeeping, and alert state, which must start empty.
+_SKIP_NAMES = ("ALERTS", "ALERTS_FOR_STATE", "up", "scrape_")
+_SKIP_JOBS = ("prometheus", "alertmanager")
+_COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
+
+
+@dataclass(frozen=True)
+class SeriesHistory:
+    """One series to extend backwards: a counter's rate per second, or a gauge's value."""
+
+    labels: Mapping[str, str]  # including __name__
+    counter: bool
+    value: float  # the gauge's value, or the counter's rate per second
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    """What a warm-up wrote: how many series and samples, over which span (real seconds)."""
+
+    series: int
+    samples: int
+    span: float
+    end: float
+
+
+def sample_times(end: float, span: float, first_gap: float) -> list[float]:
+    """Times from ``end - span`` up to ``end``, gaps growing by GROWTH going back from the end."""
+    times, gap, t = [end], first_gap, end
+    while t - gap > end - span:
+        t -= gap
+        times.append(t)
+        gap *= GROWTH
+    times.append(end - span)
+    return sorted(set(times))
+
+
+def is_counter(name: str) -> bool:
+    """Whether a series name is a counter's (or a histogram's counters); recorded rules are not."""
+    return ":" not in name and name.endswith(_COUNTER_SUFFIXES)
+
+
+def histories(
+    now: Sequence[Sample], before: Sequence[Sample], seconds: float
+) -> list[SeriesHistory]:
+    """Pair each series' value now with its value ``seconds`` earlier: rates and gauges."""
+    earlier = {_key(s.labels): s.value for s in before}
+    out = []
+    for s in now:
+        name = s.labels.get("__name__", "")
+        if not name or name.startswith(_SKIP_NAMES) or name.endswith("_created"):
+            continue
+        if s.labels.get("job") in _SKIP_JOBS or not math.isfinite(s.value):
+            continue
+        if is_counter(name):
+            old = earlier.get(_key(s.labels), 0.0)
+            grown = s.value - old if s.value >= old else s.value  # a reset: count from zero
+            out.append(SeriesHistory(s.labels, True, max(0.0, grown) / seconds))
+        else:
+            out.append(SeriesHistory(s.labels, False, s.value))
+    return out
+
+
+def openmetrics(series: Sequence[SeriesHistory], times: Sequence[float]) -> Iterator[str]:
+    """The history as OpenMetrics lines, grouped by metric family, ending with ``# EOF``."""
+    start = times[0]
+    by_name: dict[str, list[SeriesHistory]] = {}
+    for s in series:
+        by_name.setdefault(s.labels["__name__"], []).append(s)
+    for name in sorted(by_name):
+        for s in by_name[name]:
+            labels = ",".join(
+                f'{k}="{_escape(v)}"' for k, v in sorted(s.labels.items()) if k != "__name__"
+            )
+            head = f"{name}{{{labels}}}" if labels else name
+            for t in times:
+                value = s.value * (t - start) if s.counter else s.value
+                yield f"{head} {value:.6g} {t:.3f}\n"
+    yield "# EOF\n"
+
+
+def write_blocks(text: Iterator[str], data_dir: Path, tools: Tools) -> None:
+    """Run ``promtool tsdb create-blocks-from openmetrics`` into Prometheus's data folder."""
+    promtool = str(tools.get(Tool.PROMTOOL))
+    with tempfile.NamedTemporaryFile("w", suffix=".om", dir=data_dir.parent, delete=True) as f:
+        f.writelines(text)
+        f.flush()
+        command = [promtool, "tsdb", "create-blocks-from", "openmetrics", f.name, str(data_dir)]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if proc.returncode != 0:
+        raise ToolFailed(command, proc.stdout + proc.stderr)
+
+
+def measure(
+    prometheus: PrometheusClient, jobs: Sequence[str], seconds: float
+) -> list[SeriesHistory]:
+    """Every series of ``jobs``, and every recorded SLO series, now and ``seconds`` ago."""
+    selectors = ['{__name__=~".+",job=~"%s"}' % "|".join(jobs), '{__name__=~"slo:.+"}']  # noqa: UP031
+    now = time.time()
+    out: list[SeriesHistory] = []
+    for selector in selectors:
+        out += histories(
+            prometheus.query(selector, now), prometheus.query(selector, now - seconds), seconds
+        )
+    return out
+
+
+def backfill_plan(
+    series: Sequence[SeriesHistory], end: float, span: float, first_gap: float
+) -> tuple[list[float], int]:
+    """The sample times and the number of samples a backfill of ``series`` will write."""
+    times = sample_times(end, span, first_gap)
+    return times, len(times) * len(series)
+
+
+def _key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,84 @@
+"""Warm-up by backfill: the history's shape, and for real, a 30d window full at once."""
+
+from __future__ import annotations
+
+import time
+
+from sloverify.adapters.backfill import (
+    SeriesHistory,
+    histories,
+    is_counter,
+    openmetrics,
+    sample_times,
+)
+from sloverify.adapters.prometheus import Sample, finite
+from sloverify.adapters.runtime.stackrun import StackRun
+from tests.conftest import DATA
+from tests.stack_support import drive, stack_fixture
+
+run = stack_fixture(DATA / "stacks" / "demo" / "stack.yaml")
+
+
+def test_sample_times_are_dense_near_the_end_and_reach_the_start() -> None:
+    times = sample_times(end=1000.0, span=500.0, first_gap=0.25)
+    assert times[0] == 500.0 and times[-1] == 1000.0
+    assert times == sorted(times)
+    assert times[-1] - times[-2] == 0.25  # a scrape's gap near now
+    assert len(times) < 200  # and few samples over the whole span
+
+
+def test_counters_get_their_rate_and_gauges_their_value() -> None:
+    now = [
+        Sample({"__name__": "req_total", "job": "a"}, 130.0),
+        Sample({"__name__": "lag", "job": "a"}, 7.0),
+        Sample({"__name__": "req_created", "job": "a"}, 1e9),
+        Sample({"__name__": "ALERTS", "job": "a"}, 1.0),
+        Sample({"__name__": "slo:sli_error:ratio_rate5m"}, 0.01),
+    ]
+    before = [Sample({"__name__": "req_total", "job": "a"}, 100.0)]
+    got = {h.labels["__name__"]: h for h in histories(now, before, seconds=10.0)}
+    assert set(got) == {"req_total", "lag", "slo:sli_error:ratio_rate5m"}
+    assert got["req_total"].counter and got["req_total"].value == 3.0
+    assert not got["lag"].counter and got["lag"].value == 7.0
+    assert not is_counter("slo:sli_error:ratio_total")  # recorded rules are gauges
+
+
+def test_openmetrics_grows_counters_from_zero_and_ends_with_eof() -> None:
+    series = [SeriesHistory({"__name__": "x_total", "path": 'a"b'}, True, 2.0)]
+    lines = list(openmetrics(series, [10.0, 15.0, 20.0]))
+    assert lines == [
+        'x_total{path="a\\"b"} 0 10.000\n',
+        'x_total{path="a\\"b"} 10 15.000\n',
+        'x_total{path="a\\"b"} 20 20.000\n',
+        "# EOF\n",
+    ]
+
+
+def test_a_warm_up_fills_a_30d_window_at_once(run: StackRun) -> None:
+    drive(run.url("demo-api"), ["/answer"], seconds=1.0, max_requests=20)  # series exist
+    time.sleep(1.0)
+    codes = drive(run.url("demo-api"), ["/answer"], seconds=3.0, max_requests=300)
+    assert set(codes) == {200}
+    rate_query = 'sum(rate(http_requests_total{service="demo-api",path="/answer"}[3s]))'
+    live_rate = run.prometheus.query(rate_query)[0].value
+    done = run.warm_up(history=30 * 86400, baseline=3.0)  # 30 days, 12 real hours at k=60
+    assert done.series > 10 and done.span == 30 * 86400 / 60
+    # A 30-day window (12 real hours) now holds that much history: an increase over 11h at
+    # about the baseline rate, and dozens of samples per series.
+    past = run.prometheus.query(
+        'sum(increase(http_requests_total{service="demo-api",path="/answer"}[11h] offset 5m))'
+    )
+    assert past and 0.5 * live_rate * 11 * 3600 < past[0].value < 1.5 * live_rate * 11 * 3600
+    count = run.prometheus.query(
+        'max(count_over_time(http_requests_total{service="demo-api",path="/answer"}[11h]))'
+    )
+    assert count and count[0].value > 50
+    # Live scraping goes on after the restart, and alert state started empty.
+    drive(run.url("demo-api"), ["/answer"], seconds=1.0, max_requests=20)
+    fresh = run.prometheus.wait_for(
+        'time() - max(timestamp(http_requests_total{service="demo-api"}))',
+        lambda s: bool(finite(s)) and s[0].value < 2,
+        timeout=20,
+    )
+    assert fresh and fresh[0].value < 2
+    assert not run.prometheus.query("ALERTS_FOR_STATE offset 1h")
