@@ -1,0 +1,237 @@
+"""A simulated stack: every engine port's fake, sharing one world driven by a fake clock.
+
+It serves ``chaos run --dry-run`` and the engine's tests. The world follows the rules'
+arithmetic: a fault sets the error ratio (``effect``), each SLO's recorded windows average it
+(a base SLI first over the range fixed in its query), alerts evaluate the spec's conditions a
+scrape and an evaluation late, honour ``for``, and notify their severity's receiver after
+``group_wait``. ``broken`` alerts never fire (an experiment against them must fail);
+``prometheus_down`` makes every query fail (judging must be inconclusive).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sloverify._exceptions import Unreachable
+from sloverify.adapters.clock import FakeClock
+from sloverify.engine.ports import Ports
+from sloverify.rules.alerts import ResolvedAlert
+from sloverify.spec import Duration
+from sloverify.spec.experiment import (
+    FaultSpec,
+    LatencyToxic,
+    ProxyDisabledFault,
+    ResetPeerToxic,
+    TimeoutToxic,
+    ToxicFault,
+)
+from sloverify.verdicts.model import (
+    AlertState,
+    Notification,
+    NotificationStatus,
+    SeenAlert,
+)
+from sloverify.verdicts.plan import Plan, SLOTarget
+
+_STEPS = 40
+
+
+def default_effect(fault: FaultSpec) -> float:
+    """The error ratio a fault causes in the simulation."""
+    if isinstance(fault, ProxyDisabledFault):
+        return 1.0
+    if isinstance(fault, ToxicFault):
+        t = fault.toxic
+        # A latency past the services' 1 s dependency timeout fails the requests it hits.
+        if isinstance(t, ResetPeerToxic | TimeoutToxic) or (
+            isinstance(t, LatencyToxic) and t.latency >= 1000
+        ):
+            return fault.toxicity
+        return 0.0
+    return 1.0 if fault.kind in ("kill", "pause") else 0.0
+
+
+@dataclass
+class _Segment:
+    ratio: float
+    on: float
+    off: float | None = None
+
+
+@dataclass
+class SimulatedStack:
+    """The fake world; it implements Metrics, Alerts, Notifications, Faults and Traffic."""
+
+    plan: Plan
+    clock: FakeClock = field(default_factory=FakeClock)
+    effect: Callable[[FaultSpec], float] = default_effect
+    baseline: float = 0.0
+    broken: frozenset[str] = frozenset()
+    prometheus_down: bool = False
+    segments: dict[str, _Segment] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)  # "apply name", "remove name": for tests
+    traffic_running: bool = False
+    _held: dict[tuple[str, str], float] = field(default_factory=dict)
+    _firing: set[tuple[str, str]] = field(default_factory=set)
+    _notes: list[Notification] = field(default_factory=list)
+    _queries: dict[str, tuple[SLOTarget, Duration | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for c in self.plan.claims:
+            self._register(c.target)
+        for g in self.plan.guards:
+            self._register(g.target)
+
+    def _register(self, t: SLOTarget) -> None:
+        self._queries[t.signal] = (t, None if t.ramp else t.signal_window)
+        for a in t.alerts:
+            for w in a.windows:
+                self._queries[t.record(w)] = (t, w)
+        self._queries[t.record(t.signal_window)] = (t, t.signal_window)
+
+    # --- the world ----------------------------------------------------------------------------
+
+    def _k(self) -> float:
+        return float(self.plan.scale)
+
+    def _integral(self, a: float, b: float) -> float:
+        # The integral of the error ratio over [a, b]: the worst active fault, else baseline.
+        cuts = {a, b}
+        for s in self.segments.values():
+            cuts.update(x for x in (s.on, s.off) if x is not None and a < x < b)
+        total, points = 0.0, sorted(cuts)
+        for lo, hi in itertools.pairwise(points):
+            mid = (lo + hi) / 2
+            active = [
+                s.ratio
+                for s in self.segments.values()
+                if s.on <= mid and (s.off is None or mid < s.off)
+            ]
+            total += (hi - lo) * min(1.0, max([self.baseline, *active]))
+        return total
+
+    def _base(self, t: float, ramp: float) -> float:
+        if ramp <= 0:
+            return self._integral(t - 1e-9, t) / 1e-9
+        return self._integral(t - ramp, t) / ramp
+
+    def value(self, target: SLOTarget, window: Duration | None, t: float) -> float:
+        """The error ratio the rules would record for a window (None: the base series) at t."""
+        ramp = target.ramp / self._k()
+        if window is None:
+            return self._base(t, ramp)
+        w = window.seconds / self._k()
+        if not ramp:
+            return self._integral(t - w, t) / w
+        step = w / _STEPS
+        return sum(self._base(t - w + (i + 0.5) * step, ramp) for i in range(_STEPS)) / _STEPS
+
+    def _holds(self, target: SLOTarget, alert: ResolvedAlert, t: float) -> bool:
+        return any(
+            all(c.op.holds(self.value(target, w, t), c.threshold) for w in c.windows)
+            for c in alert.conditions
+        )
+
+    # --- ports --------------------------------------------------------------------------------
+
+    def query(self, expr: str) -> tuple[float, ...]:
+        """Metrics.query: the value of a known query, () for any other."""
+        if self.prometheus_down:
+            raise Unreachable("http://127.0.0.1:9/api/v1/query", "simulated Prometheus is down")
+        known = self._queries.get(expr)
+        if known is None:
+            return ()
+        return (self.value(known[0], known[1], self.clock.now()),)
+
+    def active(self) -> tuple[SeenAlert, ...]:
+        """Alerts.active: evaluated a scrape and an evaluation late, with ``for``."""
+        if self.prometheus_down:
+            raise Unreachable("http://127.0.0.1:9/api/v1/alerts", "simulated Prometheus is down")
+        d = self.plan.delays
+        now = self.clock.now()
+        t = now - (d.scrape.seconds + d.evaluation.seconds) / self._k()
+        out = []
+        targets = {c.target.sloth_id: c.target for c in self.plan.claims}
+        for target in targets.values():
+            for a in target.alerts:
+                key = (a.name, a.severity)
+                if a.name not in self.broken and self._holds(target, a, t):
+                    since = self._held.setdefault(key, now)
+                    firing = now - since >= a.for_.seconds / self._k()
+                    out.append(
+                        SeenAlert(
+                            name=a.name,
+                            severity=a.severity,
+                            state=AlertState.FIRING if firing else AlertState.PENDING,
+                        )
+                    )
+                    if firing and key not in self._firing:
+                        self._firing.add(key)
+                        self._notify(a, NotificationStatus.FIRING, now)
+                else:
+                    self._held.pop(key, None)
+                    if key in self._firing:
+                        self._firing.discard(key)
+                        self._notify(a, NotificationStatus.RESOLVED, now)
+        return tuple(out)
+
+    def _notify(self, a: ResolvedAlert, status: NotificationStatus, now: float) -> None:
+        at = now + self.plan.delays.group_wait.seconds / self._k()
+        self._notes.append(
+            Notification(
+                at=at, receiver=a.severity, alert=a.name, severity=a.severity, status=status
+            )
+        )
+
+    def since(self, at: float) -> tuple[Notification, ...]:
+        """Notifications.since: those delivered by now."""
+        now = self.clock.now()
+        return tuple(n for n in self._notes if at <= n.at <= now)
+
+    def apply(self, fault: FaultSpec, scale: Fraction) -> str:
+        """Faults.apply."""
+        self.log.append(f"apply {fault.name}")
+        self.segments[fault.name] = _Segment(self.effect(fault), self.clock.now())
+        return f"sim-{fault.name}"
+
+    def remove(self, handle: str) -> None:
+        """Faults.remove."""
+        name = handle.removeprefix("sim-")
+        self.log.append(f"remove {name}")
+        seg = self.segments.get(name)
+        if seg is not None and seg.off is None:
+            seg.off = self.clock.now()
+
+    def remove_all(self) -> None:
+        """Faults.remove_all."""
+        for name, seg in self.segments.items():
+            if seg.off is None:
+                self.remove(f"sim-{name}")
+
+    @property
+    def applied(self) -> tuple[str, ...]:
+        """Faults still on."""
+        return tuple(n for n, s in self.segments.items() if s.off is None)
+
+    def start(self) -> None:
+        """Traffic.start."""
+        self.traffic_running = True
+
+    def stop(self) -> None:
+        """Traffic.stop."""
+        self.traffic_running = False
+
+
+def simulated_ports(stack: SimulatedStack) -> Ports:
+    """The engine's ports, all served by one simulated stack."""
+    return Ports(
+        clock=stack.clock,
+        metrics=stack,
+        alerts=stack,
+        notifications=stack,
+        faults=stack,
+        traffic=stack,
+    )

@@ -1,0 +1,338 @@
+"""Run one experiment: up, warm-up, baseline, fault, expectations, recovery, teardown.
+
+Every step is an event handed to ``emit``; nothing here prints or writes. Faults are removed in
+a ``finally`` (also on KeyboardInterrupt), and a tripped guard removes them at once. A port
+that fails is recorded and leaves a gap in the data, which judging treats as inconclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sloverify._exceptions import HarnessError
+from sloverify.engine.context import planned
+from sloverify.engine.events import (
+    AlertsPolled,
+    Event,
+    ExperimentFinished,
+    FaultApplied,
+    FaultRemoved,
+    GuardTripped,
+    HarnessFailed,
+    Measured,
+    Notified,
+    Phase,
+    PhaseStarted,
+    Sampled,
+    VerdictReached,
+)
+from sloverify.engine.ports import Ports
+from sloverify.spec.experiment import Fires, Resolves, Silent
+from sloverify.verdicts.deadlines import reset_deadline
+from sloverify.verdicts.judge import inconclusive_all, judge, measure
+from sloverify.verdicts.model import (
+    AlertPoll,
+    AlertState,
+    Notification,
+    Observations,
+    Point,
+    Status,
+    Verdict,
+    worst,
+)
+from sloverify.verdicts.plan import Plan
+
+Emit = Callable[[Event], None]
+
+
+class _Abort(Exception):
+    """Stop the experiment early; every verdict becomes inconclusive with this reason."""
+
+
+@dataclass
+class _Recorder:
+    """Polls every port once per tick, emitting what it sees and keeping it for judging."""
+
+    plan: Plan
+    ports: Ports
+    emit: Emit
+    series: dict[str, list[Point]] = field(default_factory=dict)
+    polls: list[AlertPoll] = field(default_factory=list)
+    notes: list[Notification] = field(default_factory=list)
+    since: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.plan.experiment.name
+
+    def _failed(self, exc: HarnessError) -> None:
+        self.emit(HarnessFailed(at=self.ports.clock.now(), experiment=self.name, message=str(exc)))
+
+    def poll(self) -> None:
+        now = self.ports.clock.now()
+        for query in self.plan.queries():
+            try:
+                values = self.ports.metrics.query(query)
+            except HarnessError as exc:
+                self._failed(exc)
+                values = ()
+            value = max(values) if values else None
+            self.emit(Sampled(at=now, experiment=self.name, query=query, value=value))
+            if value is not None:
+                self.series.setdefault(query, []).append(Point(at=now, value=value))
+        try:
+            alerts = self.ports.alerts.active()
+        except HarnessError as exc:
+            self._failed(exc)
+        else:
+            self.polls.append(AlertPoll(at=now, alerts=alerts))
+            self.emit(AlertsPolled(at=now, experiment=self.name, alerts=alerts))
+        try:
+            fresh = [n for n in self.ports.notifications.since(self.since) if n not in self.notes]
+        except HarnessError as exc:
+            self._failed(exc)
+            fresh = []
+        for n in fresh:
+            self.notes.append(n)
+            self.emit(Notified(at=n.at, experiment=self.name, notification=n))
+
+    def latest(self, query: str) -> float | None:
+        points = self.series.get(query)
+        return points[-1].value if points else None
+
+    def observations(self, start: float, end: float) -> Observations:
+        return Observations(
+            fault_start=start,
+            fault_end=end,
+            until=self.ports.clock.now(),
+            series={k: tuple(v) for k, v in self.series.items()},
+            polls=tuple(self.polls),
+            notifications=tuple(self.notes),
+        )
+
+
+@dataclass
+class _Run:
+    """One experiment's state while it runs."""
+
+    plan: Plan
+    ports: Ports
+    emit: Emit
+    rec: _Recorder
+    applied: dict[str, str] = field(default_factory=dict)  # fault name -> handle
+    fault_start: float | None = None
+    fault_end: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.plan.experiment.name
+
+    def now(self) -> float:
+        return self.ports.clock.now()
+
+    def phase(self, phase: Phase) -> None:
+        self.emit(PhaseStarted(at=self.now(), experiment=self.name, phase=phase))
+
+    def watch(self, until: float, guarded: bool) -> None:
+        # Bounded: the clock advances by one tick per round.
+        while self.now() < until:
+            self.step(guarded)
+            self.ports.clock.sleep(min(self.plan.tick, max(until - self.now(), 0.0)))
+
+    def step(self, guarded: bool) -> None:
+        self.rec.poll()
+        if guarded:
+            self.check_guards()
+
+    def check_guards(self) -> None:
+        for g in self.plan.guards:
+            value = self.rec.latest(g.query)
+            if value is None:
+                continue
+            burn = value / g.target.budget
+            if burn > g.max_burn_rate:
+                self.emit(
+                    GuardTripped(
+                        at=self.now(),
+                        experiment=self.name,
+                        slo=g.target.slo.name,
+                        burn_rate=burn,
+                        limit=g.max_burn_rate,
+                    )
+                )
+                self.remove_all()
+                raise _Abort(
+                    f"guard: {g.target.slo.name} burned at {burn:.3g}x budget, "
+                    f"over the allowed {g.max_burn_rate:g}x; every fault was removed"
+                )
+
+    def up(self) -> None:
+        self.phase(Phase.UP)
+        self.ports.traffic.start()
+        self.rec.since = self.now()
+        self.rec.poll()
+
+    def baseline(self) -> None:
+        self.phase(Phase.BASELINE)
+        self.rec.poll()
+        missing = [
+            c.target.signal for c in self.plan.claims if self.rec.latest(c.target.signal) is None
+        ]
+        if missing:
+            raise _Abort(f"no data before the fault: {missing[0]} returned nothing")
+        poll = self.rec.polls[-1] if self.rec.polls else None
+        if poll is None:
+            raise _Abort("no alert state could be read before the fault")
+        for c in self.plan.claims:
+            e = c.expectation
+            firing = isinstance(e, Fires | Silent | Resolves) and (
+                poll.state_of(e.alert, e.severity) is AlertState.FIRING
+            )
+            if firing:
+                raise _Abort(f"{getattr(e, 'alert', '?')} was already firing before the fault")
+
+    def fault(self) -> None:
+        self.phase(Phase.FAULT)
+        start = self.fault_start = self.now()
+        self.fault_end = None
+        exp = self.plan.experiment
+        pending = list(exp.faults)
+        span = self.plan.run_seconds(exp.fault_span)
+        while True:
+            now = self.now()
+            for f in [f for f in pending if now - start >= self.plan.run_seconds(f.start)]:
+                pending.remove(f)
+                handle = self.ports.faults.apply(f, exp.time_scale)
+                self.applied[f.name] = handle
+                self.emit(
+                    FaultApplied(
+                        at=self.now(),
+                        experiment=self.name,
+                        fault=f.name,
+                        kind=f.kind,
+                        handle=handle,
+                    )
+                )
+            for f in exp.faults:
+                if f.name in self.applied and now - start >= self.plan.run_seconds(f.end):
+                    self.remove(f.name)
+            if now - start >= span and not self.applied and not pending:
+                break
+            self.step(guarded=True)
+            self.ports.clock.sleep(min(self.plan.tick, max(start + span - self.now(), 0.0)))
+        self.fault_end = self.now()
+
+    def remove(self, name: str) -> None:
+        handle = self.applied.pop(name)
+        self.ports.faults.remove(handle)
+        self.emit(FaultRemoved(at=self.now(), experiment=self.name, fault=name, handle=handle))
+
+    def remove_all(self) -> None:
+        # Every fault gets its removal tried, whatever the others do; the port's own
+        # remove_all then sweeps its ledger (and raises RollbackFailed if anything stays).
+        if self.fault_start is not None and self.fault_end is None:
+            self.fault_end = self.now()
+        try:
+            for name in list(self.applied):
+                try:
+                    self.remove(name)
+                except HarnessError as exc:
+                    self.emit(HarnessFailed(at=self.now(), experiment=self.name, message=str(exc)))
+        finally:
+            self.ports.faults.remove_all()
+
+    def horizon(self) -> float:
+        # Observe recovery until the last computed deadline, plus two polls.
+        assert self.fault_start is not None and self.fault_end is not None
+        obs = self.rec.observations(self.fault_start, self.fault_end)
+        p, k = self.plan, float(self.plan.scale)
+        longest = max(((c.target.settle + p.delays.pipeline) / k for c in p.claims), default=0.0)
+        seen: set[str] = set()
+        for c in p.claims:
+            m = measure(p, c.target, obs)
+            if c.target.sloth_id not in seen:
+                seen.add(c.target.sloth_id)
+                self.emit(
+                    Measured(
+                        at=self.now(),
+                        experiment=self.name,
+                        slo=c.target.slo.name,
+                        query=m.query,
+                        error_ratio=m.error_ratio,
+                        baseline=m.baseline,
+                        samples=m.samples,
+                    )
+                )
+            if c.alert is not None and m.error_ratio is not None:
+                d = reset_deadline(
+                    c.alert,
+                    m.error_ratio,
+                    (self.fault_end - self.fault_start) * k,
+                    scale=p.scale,
+                    delays=p.delays,
+                    ramp=c.target.ramp,
+                    baseline=m.baseline,
+                )
+                longest = max(longest, d.prometheus)
+        return self.fault_end + longest + 2 * p.tick
+
+
+def run_experiment(plan: Plan, ports: Ports, emit: Emit) -> Status:
+    """Run one experiment to its verdicts; return its worst status. Faults never outlive it."""
+    rec = _Recorder(plan, ports, emit)
+    run = _Run(plan, ports, emit, rec)
+    emit(planned(plan, ports.clock.now()))
+    verdicts: tuple[Verdict, ...] = ()
+    aborted = ""
+    interrupted = False
+    try:
+        run.up()
+        run.phase(Phase.WARM_UP)
+        run.watch(run.now() + plan.run_seconds(plan.warm_up), guarded=True)
+        run.baseline()
+        run.fault()
+        run.phase(Phase.EXPECTATIONS)
+        until = run.horizon()
+        run.phase(Phase.RECOVERY)
+        run.watch(until, guarded=True)
+        assert run.fault_start is not None and run.fault_end is not None
+        verdicts = judge(plan, rec.observations(run.fault_start, run.fault_end))
+    except _Abort as exc:
+        aborted = str(exc)
+    except HarnessError as exc:
+        emit(HarnessFailed(at=run.now(), experiment=run.name, message=str(exc)))
+        aborted = f"the harness failed: {exc}"
+    except BaseException as exc:
+        # KeyboardInterrupt or a bug: clean up (finally), record it, and let it propagate.
+        interrupted = True
+        aborted = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"engine error: {exc!r}"
+        raise
+    finally:
+        _teardown(run)
+        if aborted:
+            verdicts = inconclusive_all(plan, aborted)
+        for v in verdicts:
+            emit(VerdictReached(at=run.now(), experiment=run.name, verdict=v))
+        status = Status.INCONCLUSIVE if interrupted else worst([v.status for v in verdicts])
+        emit(
+            ExperimentFinished(
+                at=run.now(),
+                experiment=run.name,
+                status=status,
+                fault_start=run.fault_start,
+                fault_end=run.fault_end,
+                aborted=aborted,
+            )
+        )
+    return status
+
+
+def _teardown(run: _Run) -> None:
+    run.phase(Phase.TEARDOWN)
+    try:
+        run.remove_all()
+    except HarnessError as exc:
+        run.emit(HarnessFailed(at=run.now(), experiment=run.name, message=str(exc)))
+    finally:
+        run.ports.traffic.stop()

@@ -1,0 +1,339 @@
+"""Judge an experiment's observations against its plan: one verdict per expectation.
+
+A violated claim is a failed verdict, never an exception. Missing data (no samples, no alert
+polls) is inconclusive, never a pass. Deadlines come from :mod:`sloverify.verdicts.deadlines`
+with the error ratio measured during the fault; a poll can only see a change one poll late,
+so every deadline is checked with one tick of tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sloverify.spec.experiment import (
+    BudgetBelow,
+    Fires,
+    Recovers,
+    Resolves,
+    Silent,
+    SLIReaches,
+)
+from sloverify.verdicts.deadlines import fire_deadline, reset_deadline, steady_mean
+from sloverify.verdicts.model import (
+    AlertState,
+    Evidence,
+    Notification,
+    NotificationStatus,
+    Observations,
+    StateChange,
+    Status,
+    Verdict,
+)
+from sloverify.verdicts.plan import Claim, Plan, SLOTarget
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The error ratio measured during the fault (steady part), and just before it."""
+
+    query: str
+    error_ratio: float | None
+    baseline: float
+    start: float
+    end: float
+    samples: int
+
+
+def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
+    """Mean of the signal once the fault shows fully, until it ends; the baseline before."""
+    settle = (target.settle + plan.delays.pipeline) / float(plan.scale)
+    start = obs.fault_start + settle
+    points = obs.points(target.signal, start, obs.fault_end)
+    before = obs.points(target.signal, obs.fault_start - settle, obs.fault_start)
+    baseline = steady_mean(before, obs.fault_start - settle, obs.fault_start) or 0.0
+    e = steady_mean(points, start, obs.fault_end)
+    return Measured(target.signal, e, baseline, start, obs.fault_end, len(points))
+
+
+def timeline(obs: Observations, name: str, severity: str | None) -> tuple[StateChange, ...]:
+    """The alert's state changes over the polls (the first poll always counts as a change)."""
+    out: list[StateChange] = []
+    for poll in obs.polls:
+        state = poll.state_of(name, severity)
+        if not out or out[-1].state != state:
+            out.append(StateChange(at=poll.at, state=state))
+    return tuple(out)
+
+
+def judge(plan: Plan, obs: Observations) -> tuple[Verdict, ...]:
+    """Every expectation's verdict."""
+    return tuple(_one(plan, c, obs) for c in plan.claims)
+
+
+def inconclusive_all(plan: Plan, reason: str) -> tuple[Verdict, ...]:
+    """Every expectation inconclusive for one reason (an abort, a harness failure)."""
+    return tuple(
+        Verdict(index=c.index, label=c.label, status=Status.INCONCLUSIVE, reason=reason)
+        for c in plan.claims
+    )
+
+
+def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
+    e = claim.expectation
+    m = measure(plan, claim.target, obs)
+    values: dict[str, float | None] = {
+        "measured_error_ratio": m.error_ratio,
+        "baseline_error_ratio": m.baseline,
+        "measured_samples": float(m.samples),
+        "budget": claim.target.budget,
+        "time_scale": float(plan.scale),
+    }
+    queries = (m.query,)
+    if isinstance(e, Fires | Silent | Resolves) and not obs.polls:
+        return _verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
+    if isinstance(e, Silent):
+        return _silent(claim, obs, values, queries)
+    if m.error_ratio is None:
+        why = (
+            f"no samples of {m.query} between {m.start - obs.fault_start:.2f}s and "
+            f"{m.end - obs.fault_start:.2f}s into the fault: no measured error ratio "
+            "(make the fault longer than the SLI's window, or check the query returns data)"
+        )
+        return _verdict(claim, Status.INCONCLUSIVE, why, queries, values)
+    if isinstance(e, Fires):
+        return _fires(plan, claim, obs, m, values, queries)
+    if isinstance(e, Resolves):
+        return _resolves(plan, claim, obs, m, values, queries)
+    if isinstance(e, SLIReaches):
+        return _sli(claim, e, obs, values)
+    if isinstance(e, BudgetBelow):
+        return _budget(plan, claim, e, m.error_ratio, values, queries)
+    assert isinstance(e, Recovers)
+    return _recovers(plan, claim, e, obs, values, queries)
+
+
+def _verdict(
+    claim: Claim,
+    status: Status,
+    reason: str,
+    queries: tuple[str, ...] = (),
+    values: dict[str, float | None] | None = None,
+    obs: Observations | None = None,
+) -> Verdict:
+    tl: tuple[StateChange, ...] = ()
+    notes: tuple[Notification, ...] = ()
+    if claim.alert is not None and obs is not None:
+        sev = getattr(claim.expectation, "severity", None)
+        tl = timeline(obs, claim.alert.name, sev)
+        notes = tuple(n for n in obs.notifications if n.alert == claim.alert.name)
+    ev = Evidence(queries=queries, values=values or {}, timeline=tl, notifications=notes)
+    return Verdict(index=claim.index, label=claim.label, status=status, reason=reason, evidence=ev)
+
+
+def _first(obs: Observations, claim: Claim, state: AlertState | None, after: float) -> float | None:
+    sev = getattr(claim.expectation, "severity", None)
+    assert claim.alert is not None
+    for poll in obs.polls:
+        if poll.at >= after and poll.state_of(claim.alert.name, sev) == state:
+            return poll.at
+    return None
+
+
+def _fires(
+    plan: Plan,
+    claim: Claim,
+    obs: Observations,
+    m: Measured,
+    values: dict[str, float | None],
+    queries: tuple[str, ...],
+) -> Verdict:
+    e = claim.expectation
+    assert isinstance(e, Fires) and claim.alert is not None and m.error_ratio is not None
+    fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
+    d = fire_deadline(
+        claim.alert,
+        m.error_ratio,
+        fault_s,
+        scale=plan.scale,
+        delays=plan.delays,
+        ramp=claim.target.ramp,
+        baseline=m.baseline,
+    )
+    fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
+    receiver = e.receiver or claim.alert.severity
+    noted = next(
+        (
+            n.at
+            for n in obs.notifications
+            if n.alert == claim.alert.name
+            and n.receiver == receiver
+            and n.status is NotificationStatus.FIRING
+            and n.at >= obs.fault_start
+        ),
+        None,
+    )
+    values |= {
+        "theory_fires_after": d.theory,
+        "deadline_prometheus": d.prometheus,
+        "deadline_receiver": d.receiver,
+        "fired_after": _since(fired, obs.fault_start),
+        "notified_after": _since(noted, obs.fault_start),
+        "tick": plan.tick,
+    }
+    args = (queries, values, obs)
+    if d.prometheus is None or d.receiver is None:
+        when = "never" if d.theory is None else f"only after {d.theory:.0f}s (logical)"
+        why = (
+            f"at the measured error ratio {m.error_ratio:.4g} the alert fires {when}, "
+            f"but the fault lasts {fault_s:.0f}s (logical): it cannot fire; "
+            "inject a stronger or longer fault"
+        )
+        return _verdict(claim, Status.FAIL, why, *args)
+    if fired is None or fired - obs.fault_start > d.prometheus + plan.tick:
+        seen = "never fired" if fired is None else f"fired after {fired - obs.fault_start:.2f}s"
+        why = f"{seen}; the deadline at e={m.error_ratio:.4g} was {d.prometheus:.2f}s"
+        return _verdict(claim, Status.FAIL, why, *args)
+    if e.at_receiver and (noted is None or noted - obs.fault_start > d.receiver + plan.tick):
+        seen = (
+            "no notification" if noted is None else f"notified after {noted - obs.fault_start:.2f}s"
+        )
+        why = (
+            f"fired at Prometheus, but receiver {receiver!r} got {seen}; deadline {d.receiver:.2f}s"
+        )
+        return _verdict(claim, Status.FAIL, why, *args)
+    why = f"fired after {fired - obs.fault_start:.2f}s (deadline {d.prometheus:.2f}s)"
+    if e.at_receiver and noted is not None:
+        why += f", {receiver!r} notified after {noted - obs.fault_start:.2f}s (deadline {d.receiver:.2f}s)"
+    return _verdict(claim, Status.PASS, why, *args)
+
+
+def _since(t: float | None, start: float) -> float | None:
+    return None if t is None else t - start
+
+
+def _silent(
+    claim: Claim, obs: Observations, values: dict[str, float | None], queries: tuple[str, ...]
+) -> Verdict:
+    assert claim.alert is not None
+    fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
+    noted = [
+        n
+        for n in obs.notifications
+        if n.alert == claim.alert.name
+        and n.status is NotificationStatus.FIRING
+        and n.at >= obs.fault_start
+    ]
+    if fired is not None:
+        why = f"fired {fired - obs.fault_start:.2f}s after the fault started"
+        return _verdict(claim, Status.FAIL, why, queries, values, obs)
+    if noted:
+        why = f"receiver {noted[0].receiver!r} was notified; Prometheus never showed it firing"
+        return _verdict(claim, Status.FAIL, why, queries, values, obs)
+    polls = [p for p in obs.polls if p.at >= obs.fault_start]
+    if not polls:
+        return _verdict(claim, Status.INCONCLUSIVE, "no alert state read after the fault began")
+    why = f"silent in {len(polls)} polls over {obs.until - obs.fault_start:.2f}s"
+    return _verdict(claim, Status.PASS, why, queries, values, obs)
+
+
+def _resolves(
+    plan: Plan,
+    claim: Claim,
+    obs: Observations,
+    m: Measured,
+    values: dict[str, float | None],
+    queries: tuple[str, ...],
+) -> Verdict:
+    assert claim.alert is not None and m.error_ratio is not None
+    fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
+    d = reset_deadline(
+        claim.alert,
+        m.error_ratio,
+        fault_s,
+        scale=plan.scale,
+        delays=plan.delays,
+        ramp=claim.target.ramp,
+        baseline=m.baseline,
+    )
+    fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
+    gone = _first(obs, claim, None, obs.fault_end) if fired is not None else None
+    values |= {
+        "theory_resets_after": d.theory,
+        "deadline_reset": d.prometheus,
+        "resolved_after": None if gone is None else gone - obs.fault_end,
+        "tick": plan.tick,
+    }
+    args = (queries, values, obs)
+    if fired is None:
+        return _verdict(claim, Status.INCONCLUSIVE, "never fired, so nothing resolved", *args)
+    if gone is None or gone - obs.fault_end > d.prometheus + plan.tick:
+        seen = "still active" if gone is None else f"resolved after {gone - obs.fault_end:.2f}s"
+        why = f"{seen} after the fault; the reset deadline was {d.prometheus:.2f}s"
+        if gone is None and obs.until - obs.fault_end <= d.prometheus + plan.tick:
+            return _verdict(claim, Status.INCONCLUSIVE, why + ", not observed that long", *args)
+        return _verdict(claim, Status.FAIL, why, *args)
+    why = f"resolved {gone - obs.fault_end:.2f}s after the fault (deadline {d.prometheus:.2f}s)"
+    return _verdict(claim, Status.PASS, why, *args)
+
+
+def _sli(
+    claim: Claim, e: SLIReaches, obs: Observations, values: dict[str, float | None]
+) -> Verdict:
+    points = obs.points(claim.query, obs.fault_start, obs.fault_end)
+    if not points:
+        why = f"{claim.query} returned no data during the fault"
+        return _verdict(claim, Status.INCONCLUSIVE, why, (claim.query,), values)
+    best = (
+        max(points, key=lambda p: p.value)
+        if e.op.value[0] == ">"
+        else min(points, key=lambda p: p.value)
+    )
+    values |= {"extreme": best.value, "extreme_after": best.at - obs.fault_start}
+    ok = e.op.holds(best.value, e.value)
+    why = f"error ratio reached {best.value:.4g} ({'' if ok else 'not '}{e.op.value} {e.value:g})"
+    return _verdict(claim, Status.PASS if ok else Status.FAIL, why, (claim.query,), values)
+
+
+def _budget(
+    plan: Plan,
+    claim: Claim,
+    e: BudgetBelow,
+    error_ratio: float,
+    values: dict[str, float | None],
+    queries: tuple[str, ...],
+) -> Verdict:
+    slo = claim.target.slo
+    seconds = plan.experiment.fault_span.seconds
+    spent = error_ratio * seconds / (claim.target.budget * slo.period.seconds)
+    values |= {"budget_consumed_percent": 100 * spent, "fault_seconds": seconds}
+    ok = 100 * spent < e.percent
+    why = (
+        f"{100 * spent:.3g}% of the {slo.period} budget consumed "
+        f"(e={error_ratio:.4g} for {seconds:.0f}s); bound {e.percent:g}%"
+    )
+    return _verdict(claim, Status.PASS if ok else Status.FAIL, why, queries, values)
+
+
+def _recovers(
+    plan: Plan,
+    claim: Claim,
+    e: Recovers,
+    obs: Observations,
+    values: dict[str, float | None],
+    queries: tuple[str, ...],
+) -> Verdict:
+    target = claim.target
+    limit = e.value if e.value is not None else target.budget
+    deadline = (target.settle + plan.delays.pipeline) / float(plan.scale) + plan.tick
+    after = obs.points(target.signal, obs.fault_end, obs.fault_end + deadline)
+    values |= {"recovery_limit": limit, "deadline_recovery": deadline}
+    if not after:
+        why = f"{target.signal} returned no data after the fault"
+        return _verdict(claim, Status.INCONCLUSIVE, why, queries, values)
+    ok = next((p for p in after if p.value <= limit), None)
+    if ok is None:
+        why = f"error ratio still {after[-1].value:.4g} > {limit:g} at {deadline:.2f}s after the fault"
+        return _verdict(claim, Status.FAIL, why, queries, values)
+    values["recovered_after"] = ok.at - obs.fault_end
+    why = f"error ratio {ok.value:.4g} <= {limit:g} {ok.at - obs.fault_end:.2f}s after the fault"
+    return _verdict(claim, Status.PASS, why, queries, values)

@@ -1,0 +1,116 @@
+"""The engine against the simulated stack: phases in order, faults always removed, honest verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sloverify.adapters.simulation import SimulatedStack
+from sloverify.engine.events import (
+    ExperimentFinished,
+    FaultApplied,
+    FaultRemoved,
+    GuardTripped,
+    Phase,
+    PhaseStarted,
+    VerdictReached,
+)
+from sloverify.verdicts.model import SeenAlert, Status
+from tests.chaos_support import BELOW, FAST_BURN, plan_of, run_sim
+
+PHASES = [p for p in Phase]
+
+
+def _phases(events: list[object]) -> list[Phase]:
+    return [e.phase for e in events if isinstance(e, PhaseStarted)]
+
+
+def _verdicts(events: list[object]) -> list[VerdictReached]:
+    return [e for e in events if isinstance(e, VerdictReached)]
+
+
+def test_a_correct_experiment_passes_with_phases_in_order() -> None:
+    status, events, sim = run_sim(plan_of(FAST_BURN))
+    assert status is Status.PASS
+    assert _phases(events) == PHASES
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("FaultApplied") < kinds.index("FaultRemoved") < kinds.index("VerdictReached")
+    assert isinstance(events[-1], ExperimentFinished)
+    assert [v.verdict.status for v in _verdicts(events)] == [Status.PASS] * 4
+    assert sim.log == ["apply pg-resets", "remove pg-resets"]
+    assert not sim.traffic_running
+
+
+def test_a_fault_just_below_the_threshold_keeps_the_page_silent() -> None:
+    status, events, _ = run_sim(plan_of(BELOW))
+    assert status is Status.PASS, [v.verdict.reason for v in _verdicts(events)]
+
+
+def test_an_alert_that_cannot_fire_at_the_injected_fault_fails_with_evidence() -> None:
+    # Written to be wrong: 1% errors (10x budget) can never reach the 14.4x page.
+    plan = plan_of(FAST_BURN, (("toxicity: 0.3", "toxicity: 0.01"),))
+    status, events, sim = run_sim(plan)
+    assert status is Status.FAIL
+    fires = _verdicts(events)[0].verdict
+    assert fires.status is Status.FAIL
+    assert "cannot fire" in fires.reason
+    assert fires.evidence.values["measured_error_ratio"] == pytest.approx(0.01)
+    assert fires.evidence.values["theory_fires_after"] is None
+    assert fires.evidence.timeline  # the polls that show it silent
+    assert sim.applied == ()
+
+
+def test_a_rule_that_never_fires_fails_with_its_timeline() -> None:
+    plan = plan_of(FAST_BURN)
+    sim = SimulatedStack(plan, broken=frozenset({"MaestroApiAvailabilityFastBurn"}))
+    status, events, _ = run_sim(plan, sim)
+    assert status is Status.FAIL
+    fires = _verdicts(events)[0].verdict
+    assert fires.status is Status.FAIL and "never fired" in fires.reason
+    assert fires.evidence.values["deadline_prometheus"] is not None
+
+
+def test_a_stopped_prometheus_is_inconclusive_and_nothing_is_injected() -> None:
+    plan = plan_of(FAST_BURN)
+    sim = SimulatedStack(plan, prometheus_down=True)
+    status, events, _ = run_sim(plan, sim)
+    assert status is Status.INCONCLUSIVE
+    assert {v.verdict.status for v in _verdicts(events)} == {Status.INCONCLUSIVE}
+    assert "no data before the fault" in _verdicts(events)[0].verdict.reason
+    assert sim.log == []
+    assert not any(isinstance(e, FaultApplied) for e in events)
+
+
+def test_the_guard_aborts_and_removes_every_fault() -> None:
+    plan = plan_of(FAST_BURN, (("max_burn_rate: 1000", "max_burn_rate: 50"),))
+    status, events, sim = run_sim(plan)
+    assert status is Status.INCONCLUSIVE
+    tripped = [e for e in events if isinstance(e, GuardTripped)]
+    assert len(tripped) == 1 and tripped[0].burn_rate > 50
+    removed = [e for e in events if isinstance(e, FaultRemoved)]
+    assert removed and removed[0].at <= tripped[0].at + plan.tick
+    assert sim.applied == ()
+    assert "guard" in _verdicts(events)[0].verdict.reason
+    assert _phases(events)[-1] is Phase.TEARDOWN
+
+
+class _Exploding(SimulatedStack):
+    """Raises once a fault is on, as a bug in a port or an expectation would."""
+
+    def active(self) -> tuple[SeenAlert, ...]:
+        if self.applied:
+            raise self.boom
+        return super().active()
+
+    boom: BaseException = RuntimeError("boom")
+
+
+@pytest.mark.parametrize("boom", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_a_fault_is_rolled_back_whatever_ends_the_run(boom: BaseException) -> None:
+    plan = plan_of(FAST_BURN)
+    sim = _Exploding(plan)
+    sim.boom = boom
+    with pytest.raises(type(boom)):
+        run_sim(plan, sim)
+    assert sim.log == ["apply pg-resets", "remove pg-resets"]
+    assert sim.applied == ()
+    assert not sim.traffic_running

@@ -1,0 +1,146 @@
+"""Plans, deadlines and judging: names resolve with located errors, deadlines follow the theory."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sloverify._exceptions import SpecError
+from sloverify.rules.alerts import Condition, ResolvedAlert
+from sloverify.spec import AlertKind, Duration
+from sloverify.verdicts.deadlines import Delays, fire_deadline, reset_deadline
+from sloverify.verdicts.judge import judge
+from sloverify.verdicts.model import (
+    AlertPoll,
+    AlertState,
+    Observations,
+    Point,
+    SeenAlert,
+    Status,
+)
+from tests.chaos_support import BELOW, FAST_BURN, plan_of
+
+_D = Duration.parse
+
+
+def _alert(window: str = "1h", factor: float = 14.4, for_: str = "0s") -> ResolvedAlert:
+    cond = Condition((_D(window),), factor * 0.001, factor=factor, budget="0.001")
+    return ResolvedAlert("A", AlertKind.BURN_RATE, "page", _D(for_), {}, {}, (cond,))
+
+
+def test_an_unknown_alert_is_located_with_a_suggestion() -> None:
+    with pytest.raises(SpecError) as info:
+        plan_of(
+            FAST_BURN,
+            (
+                (
+                    "fires, alert: MaestroApiAvailabilityFastBurn}",
+                    "fires, alert: MaestroApiAvailabilityFastBrun}",
+                ),
+            ),
+        )
+    assert info.value.location.field == "expectations[0].alert"
+    assert info.value.location.line == 24
+    assert "did you mean 'MaestroApiAvailabilityFastBurn'" in str(info.value)
+
+
+def test_an_unknown_slo_is_located_with_a_suggestion() -> None:
+    with pytest.raises(SpecError) as info:
+        plan_of(BELOW, (("slo: availability", "slo: availabilty"),))
+    assert info.value.location.field == "expectations[1].slo"
+    assert "did you mean 'availability'" in str(info.value)
+
+
+def test_the_plan_samples_the_base_series_of_a_fixed_range_sli() -> None:
+    plan = plan_of(FAST_BURN)
+    target = plan.claims[0].target
+    assert target.ramp == 300.0  # the [5m] written in document 000's query
+    assert target.signal == 'max(slo:sli_error:ratio_base{sloth_id="maestro-api-availability"})'
+    assert plan.tick == 0.5  # 30s evaluation / 60
+    assert plan.warm_up == _D("10m")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    e=st.floats(0.02, 1.0),
+    k=st.sampled_from([Fraction(1), Fraction(60), Fraction(1440)]),
+)
+def test_fire_deadline_is_the_workbook_time_plus_the_pipeline_over_k(e: float, k: Fraction) -> None:
+    alert, delays = _alert(), Delays()
+    d = fire_deadline(alert, e, 3600.0, scale=k, delays=delays)
+    threshold = 14.4 * 0.001
+    assert d.theory == pytest.approx(3600 * threshold / e, rel=1e-6)
+    assert d.prometheus == pytest.approx((d.theory + delays.pipeline) / float(k), rel=1e-6)
+    assert d.receiver == pytest.approx(d.prometheus + delays.delivery / float(k), rel=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(e1=st.floats(0.02, 1.0), e2=st.floats(0.02, 1.0), for_=st.sampled_from(["0s", "2m"]))
+def test_a_stronger_fault_never_has_a_later_deadline(e1: float, e2: float, for_: str) -> None:
+    lo, hi = sorted((e1, e2))
+    alert = _alert(for_=for_)
+    a = fire_deadline(alert, lo, 3600.0, scale=Fraction(60), delays=Delays())
+    b = fire_deadline(alert, hi, 3600.0, scale=Fraction(60), delays=Delays())
+    assert a.prometheus is not None and b.prometheus is not None
+    assert b.prometheus <= a.prometheus + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(e=st.floats(0.05, 1.0))
+def test_reset_deadline_is_the_workbook_reset_plus_the_pipeline(e: float) -> None:
+    d = reset_deadline(_alert(), e, 7200.0, scale=Fraction(60), delays=Delays())
+    assert d.theory == pytest.approx(3600 * (1 - 0.0144 / e), rel=1e-4, abs=1e-3)
+    assert d.prometheus == pytest.approx((d.theory + Delays().pipeline) / 60, rel=1e-6)
+
+
+def test_an_alert_that_cannot_fire_within_the_fault_has_no_deadline() -> None:
+    d = fire_deadline(_alert(), 0.01, 3600.0, scale=Fraction(60), delays=Delays())
+    assert d.theory is None and d.prometheus is None
+    short = fire_deadline(_alert(), 0.02, 60.0, scale=Fraction(60), delays=Delays())
+    assert short.theory is not None and short.prometheus is None  # fires only after 43 min
+
+
+def _obs(points: tuple[Point, ...], polls: tuple[AlertPoll, ...]) -> Observations:
+    plan = plan_of(FAST_BURN)
+    return Observations(
+        fault_start=0.0,
+        fault_end=10.0,
+        until=25.0,
+        series={plan.claims[0].target.signal: points},
+        polls=polls,
+    )
+
+
+def test_no_alert_polls_is_inconclusive_never_a_pass() -> None:
+    plan = plan_of(FAST_BURN)
+    points = tuple(Point(at=t / 2, value=0.3) for t in range(0, 21))
+    verdicts = judge(plan, _obs(points, ()))
+    fires = verdicts[0]
+    assert fires.status is Status.INCONCLUSIVE
+    assert "no alert state" in fires.reason
+
+
+def test_no_samples_is_inconclusive_never_a_pass() -> None:
+    plan = plan_of(FAST_BURN)
+    polls = tuple(AlertPoll(at=t / 2) for t in range(0, 50))
+    verdicts = judge(plan, _obs((), polls))
+    assert {v.status for v in verdicts} == {Status.INCONCLUSIVE}
+    assert "no samples" in verdicts[0].reason
+
+
+def test_an_alert_firing_after_its_deadline_fails_with_its_timeline() -> None:
+    plan = plan_of(FAST_BURN)
+    points = tuple(Point(at=t / 2, value=0.3) for t in range(0, 21))
+    late = SeenAlert(
+        name="MaestroApiAvailabilityFastBurn", severity="page", state=AlertState.FIRING
+    )
+    polls = tuple(AlertPoll(at=t / 2, alerts=(late,) if t >= 16 else ()) for t in range(0, 50))
+    fires = judge(plan, _obs(points, polls))[0]
+    assert fires.status is Status.FAIL
+    assert "fired after 8.00s" in fires.reason
+    assert fires.evidence.values["measured_error_ratio"] == pytest.approx(0.3)
+    assert [c.state for c in fires.evidence.timeline] == [None, AlertState.FIRING]
+    assert fires.evidence.queries == (plan.claims[0].target.signal,)
