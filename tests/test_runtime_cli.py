@@ -153,3 +153,25 @@ def test_alertmanager_routes_every_severity_the_specs_use(tmp_path: Path) -> Non
     )
     for severity in ("pageteam", "slack", "page"):
         assert f'severity="{severity}"' in config and f"/hook/{severity}" in config
+
+
+def test_up_a_stack_brings_its_services_up_behind_their_proxies(
+    run_cli: Run, runs: dict[str, str]
+) -> None:
+    import httpx
+
+    up = run_cli("up", "maestro", "--time-scale", "60", env=runs)
+    try:
+        assert up.code == 0, up.err + up.out
+        folder = _run_folder(runs)
+        state = json.loads((folder / "state.json").read_text())
+        ready = {c["name"]: c for c in state["components"] if c["status"] == "ready"}
+        assert {"maestro-api", "maestro-executor", "postgres", "toxiproxy"} <= set(ready)
+        assert "kafka" not in ready  # only what the stack's edges need
+        api = ready["maestro-api"]["url"]
+        answer = httpx.get(f"{api}/api/maestro/v1/pipelines", timeout=5, trust_env=False)
+        assert answer.status_code == 200
+        proxies = httpx.get(f"{ready['toxiproxy']['url']}/proxies", timeout=5, trust_env=False)
+        assert set(proxies.json()) == {"maestro-api-postgres", "maestro-executor-postgres"}
+    finally:
+        assert run_cli("down", env=runs).code == 0
