@@ -24,7 +24,7 @@ from sloverify._exceptions import HarnessError, InputError, SloverifyError, Tool
 from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.promtool import Promtool, ProofResult
 from sloverify.adapters.runtime.components import KINDS
-from sloverify.cli import runtime
+from sloverify.cli import chaos, runtime
 from sloverify.cli.loading import Loaded, load_all, output_stems
 from sloverify.reports.console import explain_table, lint_report, proof_line
 from sloverify.rules.explain import explain as explain_rows
@@ -330,6 +330,9 @@ def down_command(run_id: str | None) -> None:
 def logs_command(component: str, run_id: str | None, lines: int) -> None:
     """Print the end of a component's log (prometheus, kafka, controller...)."""
     runtime.logs(out, component, run_id, lines)
+
+
+chaos.register(cli, out)
 
 
 def main() -> None:

@@ -1,0 +1,214 @@
+"""The engine's ports on a live StackRun: Prometheus, the webhook's notifications, the fault ledger.
+
+Experiment faults (spec models) are converted here into the adapters' own: Toxiproxy toxics, a
+disabled proxy, and process faults on the supervisor's processes. Traffic is a stopgap until
+the locust runner (issue 5) lands: a bounded thread of GETs on the spec's parameterless GET
+endpoints, one fresh connection per request (Toxiproxy decides toxicity per connection).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+
+import httpx
+
+from sloverify._exceptions import HarnessError, InputError
+from sloverify.adapters.clock import SystemClock
+from sloverify.adapters.faults import Fault
+from sloverify.adapters.prometheus import finite
+from sloverify.adapters.runtime.stackrun import StackRun
+from sloverify.adapters.toxiproxy import ATTRIBUTES, Stream, Toxic, ToxicType
+from sloverify.engine.ports import Ports
+from sloverify.spec.experiment import (
+    CpuHogFault,
+    FaultSpec,
+    KillFault,
+    MemoryHogFault,
+    PauseFault,
+    ProxyDisabledFault,
+    ToxicFault,
+)
+from sloverify.verdicts.model import AlertState, Notification, NotificationStatus, SeenAlert
+from sloverify.verdicts.plan import Plan
+
+_MAX_REQUESTS = 200_000  # a hard bound on the stopgap load, whatever the experiment's length
+
+
+def to_toxic(fault: ToxicFault) -> Toxic:
+    """The Toxiproxy toxic of an experiment's toxic fault."""
+    kind = ToxicType(fault.toxic.type)
+    attributes = ATTRIBUTES[kind].model_validate(fault.toxic.model_dump(exclude={"type"}))
+    return Toxic(
+        name=f"sloverify-{fault.name}",
+        attributes=attributes,
+        stream=Stream(fault.stream.value),
+        toxicity=fault.toxicity,
+    )
+
+
+class StackMetrics:
+    """Metrics and Alerts on the run's Prometheus."""
+
+    def __init__(self, run: StackRun) -> None:
+        self.run = run
+
+    def query(self, expr: str) -> tuple[float, ...]:
+        """Values of every finite series."""
+        return tuple(s.value for s in finite(self.run.prometheus.query(expr)))
+
+    def active(self) -> tuple[SeenAlert, ...]:
+        """Pending and firing alerts."""
+        return tuple(
+            SeenAlert(name=a.name, severity=a.labels.get("severity", ""), state=AlertState(a.state))
+            for a in self.run.prometheus.alerts()
+            if a.state in ("pending", "firing")
+        )
+
+
+class WebhookNotifications:
+    """Notifications from the webhook's ``notifications.jsonl`` (one line per delivery)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def since(self, at: float) -> tuple[Notification, ...]:
+        """Every alert of every delivery received at or after ``at``."""
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return ()
+        out: list[Notification] = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line: the webhook is still writing it
+            if record.get("received_at", 0) < at:
+                continue
+            for alert in (record.get("payload") or {}).get("alerts", []):
+                labels = alert.get("labels", {})
+                out.append(
+                    Notification(
+                        at=record["received_at"],
+                        receiver=record.get("receiver", ""),
+                        alert=labels.get("alertname", ""),
+                        severity=labels.get("severity", ""),
+                        status=NotificationStatus(alert.get("status", "firing")),
+                    )
+                )
+        return tuple(out)
+
+
+class StackFaults:
+    """Faults through the run's FaultInjector (ledger first, rolled back at exit)."""
+
+    def __init__(self, run: StackRun) -> None:
+        self.run = run
+        self.applied: dict[str, Fault] = {}
+
+    def apply(self, fault: FaultSpec, scale: Fraction) -> str:
+        """Apply one fault; its handle is the ledger's id."""
+        inj, run = self.run.faults, self.run
+        seconds = float(fault.duration.ms / 1000 / scale)
+        if isinstance(fault, ToxicFault | ProxyDisabledFault) and fault.edge not in run.edges:
+            known = sorted(run.edges)
+            raise InputError(
+                f"experiment fault {fault.name!r}: no edge {fault.edge!r}; edges: {known}"
+            )
+        if isinstance(fault, ToxicFault):
+            applied = inj.apply_toxic(run.toxiproxy_url, fault.edge, to_toxic(fault))
+        elif isinstance(fault, ProxyDisabledFault):
+            applied = inj.disable_proxy(run.toxiproxy_url, fault.edge)
+        elif isinstance(fault, KillFault):
+            applied = inj.kill_process(run.process(fault.service))
+        elif isinstance(fault, PauseFault):
+            applied = inj.pause_process(run.process(fault.service))
+        elif isinstance(fault, CpuHogFault):
+            applied = inj.cpu_hog(run.process(fault.service), fault.cores, seconds)
+        else:
+            assert isinstance(fault, MemoryHogFault)
+            applied = inj.memory_hog(run.process(fault.service), fault.megabytes, seconds)
+        self.applied[applied.id] = applied
+        return applied.id
+
+    def remove(self, handle: str) -> None:
+        """Remove one fault (a kill has nothing to undo)."""
+        fault = self.applied.pop(handle, None)
+        if fault is not None and any(f.id == handle for f in self.run.faults.ledger.active()):
+            self.run.faults.remove(fault)
+
+    def remove_all(self) -> None:
+        """Roll back everything still in the ledger (RollbackFailed if anything stays)."""
+        self.applied.clear()
+        self.run.faults.rollback_all()
+
+
+class HttpTraffic:
+    """Stopgap load: GETs in a loop on a few URLs until stopped (bounded in count)."""
+
+    def __init__(self, urls: list[str], pause: float = 0.02) -> None:
+        self.urls = urls
+        self.pause = pause
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+
+    def start(self) -> None:
+        """Start the loop in a thread."""
+        if not self.urls:
+            raise HarnessError("no parameterless GET endpoint to send traffic to")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="sloverify-traffic", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set() and self.sent < _MAX_REQUESTS:
+            url = self.urls[self.sent % len(self.urls)]
+            try:
+                # A new client per request: one TCP connection each, as the edges assume.
+                with httpx.Client(timeout=5.0, trust_env=False) as client:
+                    client.get(url)
+            except httpx.HTTPError:
+                pass  # a failed request is the fault at work; the SLI counts it
+            self.sent += 1
+            time.sleep(self.pause)
+
+    def stop(self) -> None:
+        """Stop and join the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def _urls(run: StackRun, plan: Plan) -> list[str]:
+    urls = []
+    for c in plan.claims:
+        service = c.target.service
+        if service not in {s.name for s in run.stack.spec.services}:
+            continue
+        endpoints = c.target.slo.scope.endpoints if c.target.slo.scope else ()
+        for e in endpoints:
+            if e.method == "GET" and "{" not in e.path:
+                urls.append(run.url(service) + e.path)
+    return list(dict.fromkeys(urls))
+
+
+@contextmanager
+def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
+    """Start the experiment's stack at its time scale and yield the engine's ports on it."""
+    with StackRun.start(plan.experiment.stack, scale=plan.scale, runs_root=runs_root) as run:
+        metrics = StackMetrics(run)
+        yield Ports(
+            clock=SystemClock(),
+            metrics=metrics,
+            alerts=metrics,
+            notifications=WebhookNotifications(run.run.path / "notifications.jsonl"),
+            faults=StackFaults(run),
+            traffic=HttpTraffic(_urls(run, plan)),
+        )

@@ -1,0 +1,73 @@
+"""The chaos commands end to end (dry runs against the simulated stack): outputs, files, exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.chaos_support import BELOW, FAST_BURN
+from tests.conftest import Result
+
+Run = Callable[..., Result]
+
+
+def test_a_dry_run_passes_and_writes_the_journal_and_every_report(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    result = run_cli("chaos", "run", FAST_BURN, BELOW, "--dry-run", "--out", tmp_path / "run")
+    assert result.code == 0, result.out + result.err
+    assert "fired after" in result.out and "deadline" in result.out
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert names == ["journal.jsonl", "junit.xml", "report.html", "report.json", "report.md"]
+
+
+def test_an_experiment_written_to_be_wrong_exits_1(run_cli: Run, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(FAST_BURN.read_text().replace("toxicity: 0.3", "toxicity: 0.01"))
+    result = run_cli("chaos", "run", wrong, "--dry-run", "--out", tmp_path / "run")
+    assert result.code == 1, result.out + result.err
+    assert "cannot fire" in result.out
+
+
+def test_an_experiment_with_no_measurement_is_inconclusive_exit_3(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    short = tmp_path / "short.yaml"
+    short.write_text(FAST_BURN.read_text().replace("duration: 10m", "duration: 1m"))
+    result = run_cli("chaos", "run", short, "--dry-run", "--out", tmp_path / "run")
+    assert result.code == 3, result.out + result.err
+    assert "inconclusive" in result.out
+
+
+def test_a_malformed_experiment_exits_2_with_its_location(run_cli: Run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(FAST_BURN.read_text().replace("time_scale: 60", "time_scal: 60"))
+    result = run_cli("chaos", "run", bad, "--dry-run")
+    assert result.code == 2
+    assert f"{bad}:10: time_scal: unknown field 'time_scal'" in result.err
+    assert "did you mean 'time_scale'" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_report_re_renders_from_the_journal(run_cli: Run, tmp_path: Path) -> None:
+    assert run_cli("chaos", "run", BELOW, "--dry-run", "--out", tmp_path / "run").code == 0
+    (tmp_path / "run" / "report.md").unlink()
+    result = run_cli("report", tmp_path / "run", "--format", "md")
+    assert result.code == 0, result.err
+    assert "## availability-below-threshold" in (tmp_path / "run" / "report.md").read_text()
+    assert run_cli("report", tmp_path / "nothing").code == 2
+
+
+def test_verify_prints_the_coverage_table_and_flags_missing_proofs(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    result = run_cli("verify", "maestro", "--dry-run", env={"SLOVERIFY_RUNS": str(tmp_path)})
+    assert result.code == 1, result.out + result.err  # most alerts have no experiment yet
+    row = next(
+        line
+        for line in result.out.splitlines()
+        if "MaestroApiAvailabilityFastBurn " in line and "maestro" in line.split("MaestroApi")[0]
+    )
+    assert "availability-fast-burn" in row and "availability-below-threshold" in row
+    assert "MISSING" in result.out
+    assert run_cli("verify", "nosuchstack").code == 2
