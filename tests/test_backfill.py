@@ -6,6 +6,7 @@ import time
 
 from sloverify.adapters.backfill import (
     SeriesHistory,
+    backfill_plan,
     histories,
     is_counter,
     openmetrics,
@@ -41,6 +42,18 @@ def test_counters_get_their_rate_and_gauges_their_value() -> None:
     assert got["req_total"].counter and got["req_total"].value == 3.0
     assert not got["lag"].counter and got["lag"].value == 7.0
     assert not is_counter("slo:sli_error:ratio_total")  # recorded rules are gauges
+
+
+def test_averaged_recordings_are_written_at_the_evaluation_interval() -> None:
+    # avg_over_time counts samples, not time: sparse old samples would outweigh live ones.
+    base = SeriesHistory({"__name__": "slo:sli_error:ratio_base", "sloth_id": "x"}, False, 0.0)
+    raw = SeriesHistory({"__name__": "x_total"}, True, 1.0)
+    plan = backfill_plan([base, raw], end=1000.0, span=100.0, first_gap=0.25, evaluation=0.5)
+    assert plan.averaged == [800.0 + 0.5 * i for i in range(401)][200:]
+    lines = list(openmetrics([base, raw], plan.times, plan.averaged))
+    assert sum(line.startswith("slo:") for line in lines) == 201
+    assert sum(line.startswith("x_total") for line in lines) == len(plan.times) < 100
+    assert plan.samples == 201 + len(plan.times)
 
 
 def test_openmetrics_grows_counters_from_zero_and_ends_with_eof() -> None:

@@ -10,7 +10,9 @@ Prometheus is stopped, and Prometheus starts again with the history in place.
 
 Samples are spaced geometrically back from the end (each gap ``GROWTH`` times the last), so
 a short window near now holds as many points as a scrape would give it while a 30d window
-still costs only a few hundred samples per series.
+still costs only a few hundred samples per series. The exception is what the rules average
+with ``avg_over_time`` (a base SLI's recorded ratio): that average counts samples, not time,
+so its history is written at the evaluation interval, like the live samples that follow it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ GROWTH = 1.06
 _SKIP_NAMES = ("ALERTS", "ALERTS_FOR_STATE", "up", "scrape_")
 _SKIP_JOBS = ("prometheus", "alertmanager")
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
+# Recorded series the rules read with avg_over_time: sampled uniformly (see above).
+AVERAGED = "slo:sli_error:ratio_base"
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,19 @@ def histories(
     return out
 
 
-def openmetrics(series: Sequence[SeriesHistory], times: Sequence[float]) -> Iterator[str]:
-    """The history as OpenMetrics lines, grouped by metric family, ending with ``# EOF``."""
+def uniform_times(end: float, span: float, step: float) -> list[float]:
+    """Times ``step`` apart from ``end - span`` to ``end``."""
+    n = int(span / step)
+    return [end - (n - i) * step for i in range(n + 1)]
+
+
+def openmetrics(
+    series: Sequence[SeriesHistory], times: Sequence[float], averaged: Sequence[float] = ()
+) -> Iterator[str]:
+    """The history as OpenMetrics lines, grouped by metric family, ending with ``# EOF``.
+
+    ``averaged`` are the (uniform) times for the series the rules average, if any.
+    """
     start = times[0]
     by_name: dict[str, list[SeriesHistory]] = {}
     for s in series:
@@ -102,7 +117,7 @@ def openmetrics(series: Sequence[SeriesHistory], times: Sequence[float]) -> Iter
                 f'{k}="{_escape(v)}"' for k, v in sorted(s.labels.items()) if k != "__name__"
             )
             head = f"{name}{{{labels}}}" if labels else name
-            for t in times:
+            for t in averaged if (averaged and name == AVERAGED) else times:
                 value = s.value * (t - start) if s.counter else s.value
                 yield f"{head} {value:.6g} {t:.3f}\n"
     yield "# EOF\n"
@@ -134,12 +149,24 @@ def measure(
     return out
 
 
+@dataclass(frozen=True)
+class BackfillPlan:
+    """When a backfill writes samples: geometric times, and uniform ones for averaged series."""
+
+    times: list[float]
+    averaged: list[float]
+    samples: int
+
+
 def backfill_plan(
-    series: Sequence[SeriesHistory], end: float, span: float, first_gap: float
-) -> tuple[list[float], int]:
-    """The sample times and the number of samples a backfill of ``series`` will write."""
+    series: Sequence[SeriesHistory], end: float, span: float, first_gap: float, evaluation: float
+) -> BackfillPlan:
+    """The sample times of a backfill of ``series``, and how many samples it writes."""
     times = sample_times(end, span, first_gap)
-    return times, len(times) * len(series)
+    averaged = uniform_times(end, span, evaluation)
+    n_avg = sum(1 for s in series if s.labels.get("__name__") == AVERAGED)
+    samples = len(times) * (len(series) - n_avg) + len(averaged) * n_avg
+    return BackfillPlan(times, averaged, samples)
 
 
 def _key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -25,7 +25,7 @@ from sloverify.adapters.process_faults import ProcessRef
 from sloverify.adapters.prometheus import PrometheusClient
 from sloverify.adapters.runtime.component import Component, RunContext
 from sloverify.adapters.runtime.components import KINDS, external_component
-from sloverify.adapters.runtime.config import SCRAPE_INTERVAL, scaled
+from sloverify.adapters.runtime.config import EVALUATION_INTERVAL, SCRAPE_INTERVAL, scaled
 from sloverify.adapters.runtime.registry import RunDir
 from sloverify.adapters.runtime.rulefiles import write_rules
 from sloverify.adapters.runtime.services import COMMON, Edge, ServiceComponent, stack_components
@@ -146,12 +146,12 @@ class StackRun:
         span = history / float(ctx.scale)
         end = record.started - 1.0  # before Prometheus's first live sample: no overlap
         first_gap = max(scaled(SCRAPE_INTERVAL, ctx.scale).seconds, 0.01)
-        times, samples = backfill_plan(series, end, span, first_gap)
+        evaluation = scaled(EVALUATION_INTERVAL, ctx.scale).seconds
+        plan = backfill_plan(series, end, span, first_gap, evaluation)
         data = ctx.run.data("prometheus")
-        self.supervisor.restart(
-            "prometheus", between=lambda: write_blocks(openmetrics(series, times), data, ctx.tools)
-        )
-        return Backfilled(len(series), samples, span, end)
+        text = openmetrics(series, plan.times, plan.averaged)
+        self.supervisor.restart("prometheus", between=lambda: write_blocks(text, data, ctx.tools))
+        return Backfilled(len(series), plan.samples, span, end)
 
     def _services(self) -> list[ServiceComponent]:
         return [self._service(s.name) for s in self.stack.spec.services]
