@@ -163,6 +163,8 @@ class HttpTraffic:
         """Start the loop in a thread."""
         if not self.urls:
             raise HarnessError("no parameterless GET endpoint to send traffic to")
+        if self._thread is not None and self._thread.is_alive():
+            return  # already running (since the warm-up)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="sloverify-traffic", daemon=True)
         self._thread.start()
@@ -204,11 +206,31 @@ def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
     """Start the experiment's stack at its time scale and yield the engine's ports on it."""
     with StackRun.start(plan.experiment.stack, scale=plan.scale, runs_root=runs_root) as run:
         metrics = StackMetrics(run)
-        yield Ports(
-            clock=SystemClock(),
-            metrics=metrics,
-            alerts=metrics,
-            notifications=WebhookNotifications(run.run.path / "notifications.jsonl"),
-            faults=StackFaults(run),
-            traffic=HttpTraffic(_urls(run, plan)),
-        )
+        traffic = HttpTraffic(_urls(run, plan))
+        # Warm-up by backfill: a short healthy baseline, then the longest history the plan's
+        # alerts read is written into Prometheus, instead of waiting for it in real time.
+        traffic.start()
+        try:
+            time.sleep(BASELINE + 1.0)
+            run.warm_up(history=history_of(plan), baseline=BASELINE)
+            yield Ports(
+                clock=SystemClock(),
+                metrics=metrics,
+                alerts=metrics,
+                notifications=WebhookNotifications(run.run.path / "notifications.jsonl"),
+                faults=StackFaults(run),
+                traffic=traffic,
+            )
+        finally:
+            traffic.stop()
+
+
+# Real seconds of healthy traffic whose rates the backfill extends backwards.
+BASELINE = 4.0
+
+
+def history_of(plan: Plan) -> float:
+    """Logical seconds of history the plan's alerts read: their longest window, or the period."""
+    spans = [w.seconds for c in plan.claims if c.alert for w in c.alert.windows]
+    spans += [c.target.slo.period.seconds for c in plan.claims]
+    return max(spans, default=0.0)
