@@ -114,3 +114,19 @@ def test_a_fault_is_rolled_back_whatever_ends_the_run(boom: BaseException) -> No
     assert sim.log == ["apply pg-resets", "remove pg-resets"]
     assert sim.applied == ()
     assert not sim.traffic_running
+
+
+def test_silence_under_a_fault_that_moved_nothing_proves_nothing() -> None:
+    # toxicity 0: no request fails, so the page would stay silent right or wrong.
+    plan = plan_of(BELOW, (("toxicity: 0.01", "toxicity: 0.0"),))
+    status, events, _ = run_sim(plan)
+    silent = _verdicts(events)[0].verdict
+    assert silent.status is Status.INCONCLUSIVE and "proves nothing" in silent.reason
+    assert status is Status.INCONCLUSIVE
+
+
+def test_silence_near_the_threshold_says_how_near() -> None:
+    status, events, _ = run_sim(plan_of(BELOW))
+    silent = _verdicts(events)[0].verdict
+    assert status is Status.PASS
+    assert silent.evidence.values["share_of_threshold"] == pytest.approx(0.01 / 0.0144)

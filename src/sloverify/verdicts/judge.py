@@ -92,7 +92,7 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     if isinstance(e, Fires | Silent | Resolves) and not obs.polls:
         return _verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
     if isinstance(e, Silent):
-        return _silent(claim, obs, values, queries)
+        return _silent(claim, obs, m, values, queries)
     if m.error_ratio is None:
         why = (
             f"no samples of {m.query} between {m.start - obs.fault_start:.2f}s and "
@@ -212,7 +212,11 @@ def _since(t: float | None, start: float) -> float | None:
 
 
 def _silent(
-    claim: Claim, obs: Observations, values: dict[str, float | None], queries: tuple[str, ...]
+    claim: Claim,
+    obs: Observations,
+    m: Measured,
+    values: dict[str, float | None],
+    queries: tuple[str, ...],
 ) -> Verdict:
     assert claim.alert is not None
     fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
@@ -233,6 +237,26 @@ def _silent(
     if not polls:
         return _verdict(claim, Status.INCONCLUSIVE, "no alert state read after the fault began")
     why = f"silent in {len(polls)} polls over {obs.until - obs.fault_start:.2f}s"
+    if claim.alert.conditions:
+        # Silence proves something only if the fault moved the SLI: a fault that caused no
+        # errors would keep any alert silent, right or wrong.
+        if m.error_ratio is None or m.error_ratio <= (m.baseline or 0.0):
+            moved = (
+                "no measured error ratio"
+                if m.error_ratio is None
+                else (f"the measured error ratio {m.error_ratio:.4g} is not above the baseline")
+            )
+            return _verdict(
+                claim,
+                Status.INCONCLUSIVE,
+                f"{why}, but {moved}: the fault did not move the SLI, so silence proves nothing",
+                queries,
+                values,
+                obs,
+            )
+        share = m.error_ratio / claim.alert.lowest_threshold
+        values["share_of_threshold"] = share
+        why += f" at {share:.2f}x its threshold error ratio"
     return _verdict(claim, Status.PASS, why, queries, values, obs)
 
 
