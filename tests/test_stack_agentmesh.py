@@ -79,9 +79,9 @@ def _ratio(run: StackRun, slo: str, env: str) -> float | None:
 
 @pytest.fixture(scope="module")
 def traffic(run: StackRun) -> Iterator[Traffic]:
-    """Both environments under light load for the whole module (bounded: 240 s)."""
+    """Both environments under light load for the whole module (bounded: 420 s)."""
     urls = {env: run.url(f"agentmesh-api-{env}") for env in ENVS}
-    with Traffic(urls, max_seconds=240.0) as t:
+    with Traffic(urls, max_seconds=420.0) as t:
         yield t
 
 
