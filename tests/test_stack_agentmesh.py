@@ -155,7 +155,10 @@ def _schemathesis(url: str, report: Path) -> dict[str, object]:
         "--report-json-path",
         str(report),
     ]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    # cwd: schemathesis keeps a cache folder (.schemathesis/) in its working directory.
+    proc = subprocess.run(
+        command, cwd=report.parent, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     result: dict[str, object] = json.loads(report.read_text())
     return result
