@@ -150,13 +150,15 @@ class StackFaults:
 
 
 class HttpTraffic:
-    """Stopgap load: GETs in a loop on a few URLs until stopped (bounded in count)."""
+    """Stopgap load: a few threads of GETs on a few URLs until stopped (bounded in count)."""
 
-    def __init__(self, urls: list[str], pause: float = 0.02) -> None:
+    def __init__(self, urls: list[str], workers: int = 4, pause: float = 0.01) -> None:
         self.urls = urls
+        self.workers = workers
         self.pause = pause
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
         self.sent = 0
 
     def start(self) -> None:
@@ -166,26 +168,32 @@ class HttpTraffic:
         if self._thread is not None and self._thread.is_alive():
             return  # already running (since the warm-up)
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="sloverify-traffic", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"sloverify-traffic-{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+        for t in self._threads:
+            t.start()
 
     def _loop(self) -> None:
         while not self._stop.is_set() and self.sent < _MAX_REQUESTS:
-            url = self.urls[self.sent % len(self.urls)]
+            with self._lock:
+                url = self.urls[self.sent % len(self.urls)]
+                self.sent += 1
             try:
                 # A new client per request: one TCP connection each, as the edges assume.
                 with httpx.Client(timeout=5.0, trust_env=False) as client:
                     client.get(url)
             except httpx.HTTPError:
                 pass  # a failed request is the fault at work; the SLI counts it
-            self.sent += 1
             time.sleep(self.pause)
 
     def stop(self) -> None:
         """Stop and join the thread."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for t in self._threads:
+            t.join(timeout=10)
+        self._threads = []
 
 
 def _urls(run: StackRun, plan: Plan) -> list[str]:
