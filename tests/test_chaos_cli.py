@@ -33,7 +33,7 @@ def test_an_experiment_with_no_measurement_is_inconclusive_exit_3(
     run_cli: Run, tmp_path: Path
 ) -> None:
     short = tmp_path / "short.yaml"
-    short.write_text(FAST_BURN.read_text().replace("duration: 10m", "duration: 1m"))
+    short.write_text(FAST_BURN.read_text().replace("duration: 20m", "duration: 1m"))
     result = run_cli("chaos", "run", short, "--dry-run", "--out", tmp_path / "run")
     assert result.code == 3, result.out + result.err
     assert "inconclusive" in result.out

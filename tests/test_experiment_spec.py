@@ -53,7 +53,7 @@ def test_a_toxic_fault_is_typed_and_timed() -> None:
     assert isinstance(fault, ToxicFault)
     assert fault.kind is FaultKind.TOXIC
     assert isinstance(fault.toxic, ResetPeerToxic)
-    assert fault.end.seconds == 600
+    assert fault.end.seconds == 1200
     assert loaded.experiment.time_scale == Fraction(60)
     assert loaded.locate(("faults", 0, "toxicity")).line is not None
 

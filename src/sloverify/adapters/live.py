@@ -165,7 +165,7 @@ class HttpTraffic:
         """Start the loop in a thread."""
         if not self.urls:
             raise HarnessError("no parameterless GET endpoint to send traffic to")
-        if self._thread is not None and self._thread.is_alive():
+        if any(t.is_alive() for t in self._threads):
             return  # already running (since the warm-up)
         self._stop.clear()
         self._threads = [
