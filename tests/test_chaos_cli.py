@@ -71,3 +71,14 @@ def test_verify_prints_the_coverage_table_and_flags_missing_proofs(
     assert "availability-fast-burn" in row and "availability-below-threshold" in row
     assert "MISSING" in result.out
     assert run_cli("verify", "nosuchstack").code == 2
+
+
+def test_a_fault_on_an_edge_the_stack_lacks_is_located(run_cli: Run, tmp_path: Path) -> None:
+    bad = tmp_path / "edge.yaml"
+    bad.write_text(
+        FAST_BURN.read_text().replace("edge: maestro-api-postgres", "edge: maestro-api-postgre")
+    )
+    result = run_cli("chaos", "run", bad, "--dry-run")
+    assert result.code == 2, result.out + result.err
+    assert f"{bad}:18: faults[0].edge: no edge 'maestro-api-postgre'" in result.err
+    assert "did you mean 'maestro-api-postgres'" in result.err

@@ -7,6 +7,7 @@ the reports are rendered from the journal afterwards.
 
 from __future__ import annotations
 
+import difflib
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,7 +30,8 @@ from sloverify.reports.coverage import Coverage, coverage_table
 from sloverify.reports.progress import Progress
 from sloverify.reports.render import Format, render
 from sloverify.spec import LoadedSpec, load_spec
-from sloverify.spec.experiment_loader import load_experiment
+from sloverify.spec.experiment_loader import LoadedExperiment, load_experiment
+from sloverify.spec.stack import load_stack
 from sloverify.verdicts.deadlines import Delays
 from sloverify.verdicts.model import Status, worst
 from sloverify.verdicts.plan import Plan, build_plan
@@ -68,6 +70,7 @@ def load_plans(files: Sequence[Path]) -> list[Plan]:
                 specs.append(load_spec(spec_path))
             if not specs:
                 raise SpecError(loaded.locate(("stack",)), f"stack {exp.stack!r} has no slo*.yaml")
+            _check_targets(loaded)
             plans.append(build_plan(loaded, specs, RUNTIME_DELAYS))
         except SpecErrors as exc:
             errors.extend(exc.errors)
@@ -78,6 +81,32 @@ def load_plans(files: Sequence[Path]) -> list[Plan]:
     if not plans:
         raise InputError("no experiment files given")
     return plans
+
+
+def _check_targets(loaded: LoadedExperiment) -> None:
+    # Edges and services must exist in stack.yaml: found before anything starts (exit 2).
+    exp = loaded.experiment
+    stack_yaml = STACKS / exp.stack / "stack.yaml"
+    if not stack_yaml.is_file():
+        raise SpecError(
+            loaded.locate(("stack",)), f"no stack {exp.stack!r} ({stack_yaml} is missing)"
+        )
+    stack = load_stack(stack_yaml).spec
+    edges = sorted(s.edge_name(e) for s in stack.services for e in s.uses)
+    services = sorted(s.name for s in stack.services)
+    for i, f in enumerate(exp.faults):
+        edge: str | None = getattr(f, "edge", None)
+        field, name, known = (
+            ("edge", edge, edges) if edge else ("service", str(getattr(f, "service", "")), services)
+        )
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else f"the stack's {field}s are {known}"
+            raise SpecError(
+                loaded.locate(("faults", i, field)),
+                f"no {field} {name!r} in stack {exp.stack!r}",
+                hint,
+            )
 
 
 @dataclass(frozen=True)
