@@ -30,6 +30,7 @@ class Tool(StrEnum):
     FERRETDB = "ferretdb"
     KAFKA_LIBS = "kafka_libs"  # the folder of Kafka's jars
     JAVA = "java"
+    LOCUST = "locust"  # its own venv's locust: run as a subprocess, never imported
 
 
 @dataclass(frozen=True)
