@@ -47,6 +47,7 @@ class _Tally:
     failures: int = 0
     timeouts: int = 0
     waiting: int = 0
+    closed: bool = False
     service: list[float] = field(default_factory=list)
     from_schedule: list[float] = field(default_factory=list)
     lateness: list[float] = field(default_factory=list)
@@ -79,15 +80,12 @@ async def _run(opts: OpenOptions) -> OpenModelResult:
             task = asyncio.create_task(_request(client, next(paths), due, opts, slots, tally))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-        # Requests under way end within their timeout; starts still waiting get a slot as
-        # slots free up, so this is bounded by the backlog's length times the timeout, and
-        # cut at two timeouts: whatever has not begun by then is dropped.
-        _, pending = await asyncio.wait(tasks, timeout=2 * opts.timeout) if tasks else ((), ())
-        for t in pending:
-            t.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        # The schedule is over: starts still waiting for a slot would begin outside the run,
+        # so they are dropped; requests under way end within their own timeout.
+        tally.closed = True
+        if tasks:
+            await asyncio.wait(tasks, timeout=opts.timeout + 1.0)
         elapsed = time.monotonic() - began
-    tally.dropped += total - tally.started - tally.dropped
     return OpenModelResult(
         rate=opts.rate,
         seconds=opts.seconds,
@@ -118,12 +116,16 @@ async def _request(
     tally: _Tally,
 ) -> None:
     loop = asyncio.get_running_loop()
+    waited = slots.locked()  # every slot busy: this start waits in the backlog
     tally.waiting += 1
     try:
         await slots.acquire()
     finally:
         tally.waiting -= 1
     try:
+        if waited and tally.closed:
+            tally.dropped += 1
+            return
         start = loop.time()
         tally.started += 1
         tally.lateness.append(start - due)
