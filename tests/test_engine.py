@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from sloverify.adapters.simulation import SimulatedStack
@@ -130,3 +132,22 @@ def test_silence_near_the_threshold_says_how_near() -> None:
     silent = _verdicts(events)[0].verdict
     assert status is Status.PASS
     assert silent.evidence.values["share_of_threshold"] == pytest.approx(0.01 / 0.0144)
+
+
+def test_a_crash_loop_kills_evenly_over_its_duration() -> None:
+    plan = plan_of(
+        FAST_BURN,
+        (
+            (
+                "    kind: toxic\n    edge: maestro-api-postgres\n    toxic: {type: reset_peer, timeout: 0}\n    toxicity: 0.3\n",
+                "    kind: kill\n    service: maestro-api\n    times: 3\n",
+            ),
+        ),
+    )
+    status, events, sim = run_sim(plan)
+    applied = [e.at for e in events if isinstance(e, FaultApplied)]
+    assert len(applied) == 3
+    gaps = [b - a for a, b in itertools.pairwise(applied)]
+    assert all(g == pytest.approx(20 / 3, abs=plan.tick) for g in gaps)  # 20m at k=60, thirds
+    assert sim.applied == ()
+    assert status is Status.PASS  # the simulation models a crash loop as a full outage

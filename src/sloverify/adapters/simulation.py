@@ -71,7 +71,7 @@ class SimulatedStack:
     baseline: float = 0.0
     broken: frozenset[str] = frozenset()
     prometheus_down: bool = False
-    segments: dict[str, _Segment] = field(default_factory=dict)
+    segments: list[tuple[str, _Segment]] = field(default_factory=list)
     log: list[str] = field(default_factory=list)  # "apply name", "remove name": for tests
     traffic_running: bool = False
     _held: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -100,15 +100,13 @@ class SimulatedStack:
     def _integral(self, a: float, b: float) -> float:
         # The integral of the error ratio over [a, b]: the worst active fault, else baseline.
         cuts = {a, b}
-        for s in self.segments.values():
+        for _, s in self.segments:
             cuts.update(x for x in (s.on, s.off) if x is not None and a < x < b)
         total, points = 0.0, sorted(cuts)
         for lo, hi in itertools.pairwise(points):
             mid = (lo + hi) / 2
             active = [
-                s.ratio
-                for s in self.segments.values()
-                if s.on <= mid and (s.off is None or mid < s.off)
+                s.ratio for _, s in self.segments if s.on <= mid and (s.off is None or mid < s.off)
             ]
             total += (hi - lo) * min(1.0, max([self.baseline, *active]))
         return total
@@ -194,27 +192,27 @@ class SimulatedStack:
     def apply(self, fault: FaultSpec, scale: Fraction) -> str:
         """Faults.apply."""
         self.log.append(f"apply {fault.name}")
-        self.segments[fault.name] = _Segment(self.effect(fault), self.clock.now())
+        self.segments.append((fault.name, _Segment(self.effect(fault), self.clock.now())))
         return f"sim-{fault.name}"
 
     def remove(self, handle: str) -> None:
         """Faults.remove."""
         name = handle.removeprefix("sim-")
         self.log.append(f"remove {name}")
-        seg = self.segments.get(name)
-        if seg is not None and seg.off is None:
-            seg.off = self.clock.now()
+        for n, seg in self.segments:
+            if n == name and seg.off is None:
+                seg.off = self.clock.now()
 
     def remove_all(self) -> None:
         """Faults.remove_all."""
-        for name, seg in self.segments.items():
+        for name, seg in self.segments:
             if seg.off is None:
                 self.remove(f"sim-{name}")
 
     @property
     def applied(self) -> tuple[str, ...]:
         """Faults still on."""
-        return tuple(n for n, s in self.segments.items() if s.off is None)
+        return tuple(n for n, s in self.segments if s.off is None)
 
     def start(self) -> None:
         """Traffic.start."""

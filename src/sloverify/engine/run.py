@@ -28,7 +28,7 @@ from sloverify.engine.events import (
     VerdictReached,
 )
 from sloverify.engine.ports import Ports
-from sloverify.spec.experiment import Fires, Resolves, Silent
+from sloverify.spec.experiment import FaultSpec, Fires, KillFault, Resolves, Silent
 from sloverify.verdicts.deadlines import reset_deadline
 from sloverify.verdicts.judge import inconclusive_all, judge, measure
 from sloverify.verdicts.model import (
@@ -197,12 +197,15 @@ class _Run:
         start = self.fault_start = self.now()
         self.fault_end = None
         exp = self.plan.experiment
-        pending = list(exp.faults)
+        pending = self._schedule()
+        ends = {f.name: self.plan.run_seconds(f.end) for f in exp.faults}
         span = self.plan.run_seconds(exp.fault_span)
         while True:
-            now = self.now()
-            for f in [f for f in pending if now - start >= self.plan.run_seconds(f.start)]:
-                pending.remove(f)
+            elapsed = self.now() - start
+            while pending and elapsed >= pending[0][0]:
+                _, f = pending.pop(0)
+                if f.name in self.applied:  # the next kill of a crash loop
+                    self.remove(f.name)
                 handle = self.ports.faults.apply(f, exp.time_scale)
                 self.applied[f.name] = handle
                 self.emit(
@@ -214,14 +217,28 @@ class _Run:
                         handle=handle,
                     )
                 )
-            for f in exp.faults:
-                if f.name in self.applied and now - start >= self.plan.run_seconds(f.end):
-                    self.remove(f.name)
-            if now - start >= span and not self.applied and not pending:
+            due = {f.name for _, f in pending}
+            for name in [n for n in self.applied if elapsed >= ends[n] and n not in due]:
+                self.remove(name)
+            if elapsed >= span and not self.applied and not pending:
                 break
             self.step(guarded=True)
-            self.ports.clock.sleep(min(self.plan.tick, max(start + span - self.now(), 0.0)))
+            # Wake for the next scheduled action, or after one tick, whichever comes first.
+            times = [t for t, _ in pending] + [ends[n] for n in self.applied] + [span]
+            wake = min([t for t in times if t > self.now() - start] or [span])
+            self.ports.clock.sleep(min(self.plan.tick, max(start + wake - self.now(), 0.0)))
         self.fault_end = self.now()
+
+    def _schedule(self) -> list[tuple[float, FaultSpec]]:
+        # When each fault goes on, in run seconds from the fault phase's start; a kill with
+        # ``times`` > 1 is a crash loop, its kills spread evenly over its duration.
+        out: list[tuple[float, FaultSpec]] = []
+        for f in self.plan.experiment.faults:
+            t0 = self.plan.run_seconds(f.start)
+            n = f.times if isinstance(f, KillFault) else 1
+            step = self.plan.run_seconds(f.duration) / n
+            out += [(t0 + i * step, f) for i in range(n)]
+        return sorted(out, key=lambda a: a[0])
 
     def remove(self, name: str) -> None:
         handle = self.applied.pop(name)
