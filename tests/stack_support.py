@@ -17,13 +17,16 @@ from tests.conftest import BOOTSTRAP
 Fixture = Callable[[pytest.TempPathFactory], Iterator[StackRun]]
 
 
-def stack_fixture(stack: str | Path, scale: Fraction = Fraction(60)) -> Fixture:
+def stack_fixture(
+    stack: str | Path, scale: Fraction = Fraction(60), probes: tuple[Path, ...] = ()
+) -> Fixture:
     """A module-scoped fixture running ``stack``; a missing tool fails it with the install step."""
 
     @pytest.fixture(scope="module")
     def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackRun]:
+        root = tmp_path_factory.mktemp("runs")
         try:
-            with StackRun.start(stack, scale, runs_root=tmp_path_factory.mktemp("runs")) as r:
+            with StackRun.start(stack, scale, runs_root=root, probes=probes) as r:
                 yield r
         except ToolNotFound as exc:
             pytest.fail(f"{exc}: {BOOTSTRAP}")

@@ -17,7 +17,7 @@ from tests.conftest import DATA
 from tests.stack_support import drive, stack_fixture
 
 DEMO = DATA / "stacks" / "demo" / "stack.yaml"
-run = stack_fixture(DEMO)
+run = stack_fixture(DEMO, probes=(DEMO.parent / "probes.yaml",))
 
 
 def test_services_answer_through_their_edges(run: StackRun) -> None:
@@ -64,6 +64,19 @@ def test_a_killed_worker_is_restarted_and_counted_as_a_pod_restart(run: StackRun
     samples = run.prometheus.wait_for(expr, lambda s: bool(s) and s[0].value >= 1, timeout=30)
     assert samples and samples[0].value == 1
     assert samples[0].labels["container"] == "worker"
+
+
+def test_the_run_s_probes_are_supervised_and_scraped(run: StackRun) -> None:
+    expr = 'sum by (probe, result) (sloverify_probe_results_total{stack="demo",job="synthetic"})'
+    samples = run.prometheus.wait_for(
+        expr,
+        lambda s: (
+            {x.labels["probe"] for x in s if x.value > 0} >= {"demo-up", "demo-answer", "demo-db"}
+        ),
+        timeout=30,
+    )
+    seen = {(x.labels["probe"], x.labels["result"]) for x in samples if x.value > 0}
+    assert {("demo-up", "success"), ("demo-answer", "success"), ("demo-db", "success")} <= seen
 
 
 def test_unknown_stack_names_suggest_the_closest(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from sloverify._exceptions import HarnessError, InputError
 from sloverify.adapters.clock import SystemClock
 from sloverify.adapters.faults import Fault
 from sloverify.adapters.prometheus import finite
-from sloverify.adapters.runtime.stackrun import StackRun
+from sloverify.adapters.runtime.stackrun import StackRun, synthetic_file
 from sloverify.adapters.toxiproxy import ATTRIBUTES, Stream, Toxic, ToxicType
 from sloverify.engine.ports import Ports
 from sloverify.spec.experiment import (
@@ -212,7 +212,10 @@ def _urls(run: StackRun, plan: Plan) -> list[str]:
 @contextmanager
 def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
     """Start the experiment's stack at its time scale and yield the engine's ports on it."""
-    with StackRun.start(plan.experiment.stack, scale=plan.scale, runs_root=runs_root) as run:
+    probes = [synthetic_file(name) for name in plan.experiment.traffic.probes]
+    with StackRun.start(
+        plan.experiment.stack, scale=plan.scale, runs_root=runs_root, probes=probes
+    ) as run:
         metrics = StackMetrics(run)
         traffic = HttpTraffic(_urls(run, plan))
         # Warm-up by backfill: a short healthy baseline, then the longest history the plan's

@@ -26,6 +26,7 @@ from sloverify.adapters.prometheus import PrometheusClient
 from sloverify.adapters.runtime.component import Component, RunContext
 from sloverify.adapters.runtime.components import KINDS, external_component
 from sloverify.adapters.runtime.config import EVALUATION_INTERVAL, SCRAPE_INTERVAL, scaled
+from sloverify.adapters.runtime.probes import Probes
 from sloverify.adapters.runtime.registry import RunDir
 from sloverify.adapters.runtime.rulefiles import write_rules
 from sloverify.adapters.runtime.services import COMMON, Edge, ServiceComponent, stack_components
@@ -34,6 +35,7 @@ from sloverify.adapters.tools import Tools
 from sloverify.spec.stack import LoadedStack, load_stack
 
 STACKS = COMMON.parent
+SYNTHETIC = STACKS.parent / "synthetic"
 # Every stack run has these; the datastores come only when an edge targets them.
 MONITORING = ("toxiproxy", "webhook", "alertmanager", "prometheus")
 
@@ -61,12 +63,29 @@ def slo_specs(stack: LoadedStack) -> list[Path]:
     return sorted(stack.folder.glob("slo*.yaml"))
 
 
-def stack_run_components(
-    ctx: RunContext, stacks: Sequence[LoadedStack], external: Mapping[str, str] | None = None
-) -> list[Component]:
-    """Monitoring, the datastores the stacks' edges need, and their services; scrape jobs added.
+def synthetic_file(name: str) -> Path:
+    """A synthetic file by name (``synthetic/<name>.yaml``) or path; unknown names are bad input."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    candidate = SYNTHETIC / f"{name}.yaml"
+    if not candidate.is_file():
+        known = sorted(p.stem for p in SYNTHETIC.glob("*.yaml"))
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise InputError(f"no synthetic file {name!r} (known: {', '.join(known) or 'none'}){hint}")
+    return candidate
 
-    Components named in ``external`` are only checked, never started.
+
+def stack_run_components(
+    ctx: RunContext,
+    stacks: Sequence[LoadedStack],
+    external: Mapping[str, str] | None = None,
+    probes: Sequence[Path] = (),
+) -> list[Component]:
+    """Monitoring, the datastores the stacks' edges need, their services and probes.
+
+    Scrape jobs are added to ``ctx``. Components named in ``external`` are only checked.
     """
     needed = [*MONITORING, *(d.value for s in stacks for d in s.spec.dependencies())]
     deps: dict[str, Component] = {}
@@ -77,7 +96,9 @@ def stack_run_components(
     for s in stacks:
         services += stack_components(s, deps)
     ctx.scrape_jobs.extend(job for c in services if (job := c.scrape_job()) is not None)
-    return [*deps.values(), *services]
+    checkers = [Probes(f, tuple(c.name for c in services)) for f in probes]
+    ctx.scrape_jobs.extend(p.scrape_job() for p in checkers)
+    return [*deps.values(), *services, *checkers]
 
 
 class StackRun:
@@ -97,14 +118,18 @@ class StackRun:
         scale: Fraction = Fraction(60),
         runs_root: Path | None = None,
         external: Mapping[str, str] | None = None,
+        probes: Sequence[Path] = (),
     ) -> Iterator[StackRun]:
-        """Bring the stack up (rules at ``scale``), yield it, and stop everything on exit."""
+        """Bring the stack up (rules at ``scale``), yield it, and stop everything on exit.
+
+        ``probes`` are synthetic files whose checks run, supervised, for the whole run.
+        """
         loaded = load_stack(stack_file(str(stack)))
         run = RunDir.create(runs_root)
         rules, severities = write_rules(slo_specs(loaded), scale, run.path / "rules-src")
         ctx = RunContext(run, Tools.load(), scale, rule_files=rules)
         ctx.severities = tuple(dict.fromkeys([*ctx.severities, *sorted(severities)]))
-        components = stack_run_components(ctx, [loaded], external)
+        components = stack_run_components(ctx, [loaded], external, probes)
         with Supervisor(ctx, components) as supervisor:
             faults = supervisor.faults()
             try:
@@ -140,6 +165,7 @@ class StackRun:
         """
         ctx = self.supervisor.ctx
         jobs = [job.name for c in self._services() if (job := c.scrape_job()) is not None]
+        jobs.append("synthetic")
         series = measure(self.prometheus, [*jobs, "sloverify"], baseline)
         record = self.supervisor.process("prometheus")
         assert record is not None
