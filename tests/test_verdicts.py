@@ -144,3 +144,21 @@ def test_an_alert_firing_after_its_deadline_fails_with_its_timeline() -> None:
     assert fires.evidence.values["measured_error_ratio"] == pytest.approx(0.3)
     assert [c.state for c in fires.evidence.timeline] == [None, AlertState.FIRING]
     assert fires.evidence.queries == (plan.claims[0].target.signal,)
+
+
+def test_a_change_between_two_polls_straddling_the_deadline_is_not_a_miss() -> None:
+    # Polled every 2 s: quiet at 2.0 (before the ~2.8 s deadline), firing at 4.0. It may have
+    # fired at 2.1, so the deadline is not shown to be missed.
+    plan = plan_of(FAST_BURN)
+    points = (Point(at=-1.0, value=0.0),) + tuple(Point(at=t / 2, value=0.3) for t in range(1, 21))
+    alert = SeenAlert(
+        name="MaestroApiAvailabilityFastBurn", severity="page", state=AlertState.FIRING
+    )
+    polls = tuple(
+        AlertPoll(at=float(t), alerts=(alert,) if 4 <= t <= 10 else ()) for t in range(0, 25, 2)
+    )
+    fires = judge(plan, _obs(points, polls))[0]
+    assert fires.evidence.values["deadline_prometheus"] == pytest.approx(2.8, abs=0.2)
+    assert fires.evidence.values["last_quiet_poll_after"] == 2.0
+    assert fires.status is Status.FAIL  # no notification reached the receiver
+    assert "receiver 'page' got no notification" in fires.reason

@@ -123,6 +123,7 @@ class _Run:
     applied: dict[str, str] = field(default_factory=dict)  # fault name -> handle
     fault_start: float | None = None
     fault_end: float | None = None
+    _removing: float | None = None  # when the latest removal began
 
     @property
     def name(self) -> str:
@@ -193,9 +194,12 @@ class _Run:
                 raise _Abort(f"{getattr(e, 'alert', '?')} was already firing before the fault")
 
     def fault(self) -> None:
+        # The observed fault window runs from the moment the first fault's apply returned (it
+        # is on by then) to the moment the last removal began (it was on until then): applying
+        # through the ledger and Toxiproxy takes a few hundred ms the deadlines must not absorb.
         self.phase(Phase.FAULT)
-        start = self.fault_start = self.now()
-        self.fault_end = None
+        start = self.now()
+        self.fault_start = self.fault_end = None
         exp = self.plan.experiment
         pending = self._schedule()
         ends = {f.name: self.plan.run_seconds(f.end) for f in exp.faults}
@@ -208,6 +212,8 @@ class _Run:
                     self.remove(f.name)
                 handle = self.ports.faults.apply(f, exp.time_scale)
                 self.applied[f.name] = handle
+                if self.fault_start is None:
+                    self.fault_start = self.now()
                 self.emit(
                     FaultApplied(
                         at=self.now(),
@@ -227,7 +233,8 @@ class _Run:
             times = [t for t, _ in pending] + [ends[n] for n in self.applied] + [span]
             wake = min([t for t in times if t > self.now() - start] or [span])
             self.ports.clock.sleep(min(self.plan.tick, max(start + wake - self.now(), 0.0)))
-        self.fault_end = self.now()
+        self.fault_start = self.fault_start or start
+        self.fault_end = self._removing or self.now()
 
     def _schedule(self) -> list[tuple[float, FaultSpec]]:
         # When each fault goes on, in run seconds from the fault phase's start; a kill with
@@ -242,6 +249,7 @@ class _Run:
 
     def remove(self, name: str) -> None:
         handle = self.applied.pop(name)
+        self._removing = self.now()
         self.ports.faults.remove(handle)
         self.emit(FaultRemoved(at=self.now(), experiment=self.name, fault=name, handle=handle))
 
@@ -249,7 +257,7 @@ class _Run:
         # Every fault gets its removal tried, whatever the others do; the port's own
         # remove_all then sweeps its ledger (and raises RollbackFailed if anything stays).
         if self.fault_start is not None and self.fault_end is None:
-            self.fault_end = self.now()
+            self.fault_end = self.now()  # a guard abort mid-fault: the window ends here
         try:
             for name in list(self.applied):
                 try:

@@ -3,7 +3,7 @@
 A violated claim is a failed verdict, never an exception. Missing data (no samples, no alert
 polls) is inconclusive, never a pass. Deadlines come from :mod:`sloverify.verdicts.deadlines`
 with the error ratio measured during the fault; a poll can only see a change one poll late,
-so every deadline is checked with one tick of tolerance.
+so a deadline is missed only when a poll after it still shows the old state.
 """
 
 from __future__ import annotations
@@ -139,6 +139,24 @@ def _first(obs: Observations, claim: Claim, state: AlertState | None, after: flo
     return None
 
 
+def _last_other(
+    obs: Observations, claim: Claim, state: AlertState | None, after: float, before: float | None
+) -> float | None:
+    # The last poll in [after, before) whose state is not ``state``: a change can have
+    # happened any time between it and the next poll, so a deadline is missed only when a
+    # poll after it still shows the old state.
+    sev = getattr(claim.expectation, "severity", None)
+    assert claim.alert is not None
+    times = [
+        p.at
+        for p in obs.polls
+        if after <= p.at
+        and (before is None or p.at < before)
+        and p.state_of(claim.alert.name, sev) != state
+    ]
+    return max(times, default=None)
+
+
 def _fires(
     plan: Plan,
     claim: Claim,
@@ -160,6 +178,7 @@ def _fires(
         baseline=m.baseline,
     )
     fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
+    quiet = _last_other(obs, claim, AlertState.FIRING, obs.fault_start, fired)
     receiver = e.receiver or claim.alert.severity
     noted = next(
         (
@@ -178,7 +197,7 @@ def _fires(
         "deadline_receiver": d.receiver,
         "fired_after": _since(fired, obs.fault_start),
         "notified_after": _since(noted, obs.fault_start),
-        "tick": plan.tick,
+        "last_quiet_poll_after": _since(quiet, obs.fault_start),
     }
     args = (queries, values, obs)
     if d.prometheus is None or d.receiver is None:
@@ -189,11 +208,15 @@ def _fires(
             "inject a stronger or longer fault"
         )
         return _verdict(claim, Status.FAIL, why, *args)
-    if fired is None or fired - obs.fault_start > d.prometheus + plan.tick:
+    late = quiet is not None and quiet - obs.fault_start > d.prometheus
+    if fired is None or late:
         seen = "never fired" if fired is None else f"fired after {fired - obs.fault_start:.2f}s"
         why = f"{seen}; the deadline at e={m.error_ratio:.4g} was {d.prometheus:.2f}s"
-        return _verdict(claim, Status.FAIL, why, *args)
-    if e.at_receiver and (noted is None or noted - obs.fault_start > d.receiver + plan.tick):
+        if late and quiet is not None:
+            why += f", and a poll {quiet - obs.fault_start:.2f}s in still showed it quiet"
+            return _verdict(claim, Status.FAIL, why, *args)
+        return _verdict(claim, Status.INCONCLUSIVE, why + "; not observed past it", *args)
+    if e.at_receiver and (noted is None or noted - obs.fault_start > d.receiver):
         seen = (
             "no notification" if noted is None else f"notified after {noted - obs.fault_start:.2f}s"
         )
@@ -281,20 +304,22 @@ def _resolves(
     )
     fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
     gone = _first(obs, claim, None, obs.fault_end) if fired is not None else None
+    active = _last_other(obs, claim, None, obs.fault_end, gone)
     values |= {
         "theory_resets_after": d.theory,
         "deadline_reset": d.prometheus,
-        "resolved_after": None if gone is None else gone - obs.fault_end,
-        "tick": plan.tick,
+        "resolved_after": _since(gone, obs.fault_end),
+        "last_active_poll_after": _since(active, obs.fault_end),
     }
     args = (queries, values, obs)
     if fired is None:
         return _verdict(claim, Status.INCONCLUSIVE, "never fired, so nothing resolved", *args)
-    if gone is None or gone - obs.fault_end > d.prometheus + plan.tick:
+    late = active is not None and active - obs.fault_end > d.prometheus
+    if gone is None or late:
         seen = "still active" if gone is None else f"resolved after {gone - obs.fault_end:.2f}s"
         why = f"{seen} after the fault; the reset deadline was {d.prometheus:.2f}s"
-        if gone is None and obs.until - obs.fault_end <= d.prometheus + plan.tick:
-            return _verdict(claim, Status.INCONCLUSIVE, why + ", not observed that long", *args)
+        if not late:
+            return _verdict(claim, Status.INCONCLUSIVE, why + ", not observed past it", *args)
         return _verdict(claim, Status.FAIL, why, *args)
     why = f"resolved {gone - obs.fault_end:.2f}s after the fault (deadline {d.prometheus:.2f}s)"
     return _verdict(claim, Status.PASS, why, *args)
