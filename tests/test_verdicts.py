@@ -150,7 +150,7 @@ def test_a_change_between_two_polls_straddling_the_deadline_is_not_a_miss() -> N
     # Polled every 2 s: quiet at 2.0 (before the ~2.8 s deadline), firing at 4.0. It may have
     # fired at 2.1, so the deadline is not shown to be missed.
     plan = plan_of(FAST_BURN)
-    points = (Point(at=-1.0, value=0.0),) + tuple(Point(at=t / 2, value=0.3) for t in range(1, 21))
+    points = (Point(at=-1.0, value=0.0), *(Point(at=t / 2, value=0.3) for t in range(1, 21)))
     alert = SeenAlert(
         name="MaestroApiAvailabilityFastBurn", severity="page", state=AlertState.FIRING
     )
