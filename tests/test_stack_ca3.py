@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kafka import KafkaConsumer, TopicPartition
+from pymongo import MongoClient
 
 from sloverify.adapters.prometheus import Sample, finite
 from sloverify.adapters.promql import GoInspector
@@ -98,6 +100,10 @@ REQUESTS = 'sum(starlette_requests_total{job="processor",path=~"/health|/gpu/inf
 ERRORS = 'sum(starlette_requests_total{job="processor",path="/gpu/info",status_code="503"})'
 PRODUCED = "sum(app_produced_messages_total)"
 PROCESSED = "sum(app_processed_messages_total)"
+FAILED = "sum(app_produce_failures_total)"
+TOKEN_TOPIC = "ca3.token-events"
+RATE = 20  # messages per second the producers send (stack.yaml: PRODUCE_RATE 10, two streams)
+FREEZE = 6.0  # seconds a Kafka edge stays frozen
 RESTARTS = 'kube_pod_container_status_restarts_total{namespace="app",pod="processor-0",container="processor"}'
 
 
@@ -188,6 +194,27 @@ def test_reset_peer_on_the_mongo_edge_fails_that_share_of_api_requests(
     assert set(drive(url, ["/gpu/info"], seconds=2, max_requests=10)) == {200}
 
 
+def _token_events_in_kafka(run: StackRun) -> int:
+    """The token topic's end offset, read from Kafka directly (not through an edge)."""
+    consumer = KafkaConsumer(bootstrap_servers=run.url("kafka"), request_timeout_ms=5000)
+    try:
+        partition = TopicPartition(TOKEN_TOPIC, 0)
+        return int(consumer.end_offsets([partition], timeout_ms=5000)[partition])
+    finally:
+        consumer.close()
+
+
+def _token_events_in_mongo(run: StackRun, below: int) -> int:
+    """How many of the token topic's first ``below`` offsets MongoDB holds (directly)."""
+    client: MongoClient[dict[str, object]] = MongoClient(
+        run.url("mongo"), serverSelectionTimeoutMS=5000, directConnection=True
+    )
+    try:
+        return client.ca3.token_events.count_documents({"offset": {"$lt": below}})
+    finally:
+        client.close()
+
+
 def test_a_frozen_mongo_edge_becomes_lag_then_catch_up(ca3: StackRun, traffic: list[int]) -> None:
     # Toxiproxy's timeout toxic (0: never closes) freezes the edge: writes time out and are
     # retried (lag), the API answers 503 within its deadline, and after the fault the
@@ -216,11 +243,48 @@ def test_a_frozen_mongo_edge_becomes_lag_then_catch_up(ca3: StackRun, traffic: l
         ca3.faults.remove(fault)
     caught_up = _at_least(ca3, PROCESSED, produced, timeout=30)
     print(f"ca3: after the fault, processed {caught_up:.0f} >= produced {produced:.0f}")
+    # Nothing was dropped: every token event Kafka held at the end of the fault is in MongoDB.
+    end = _token_events_in_kafka(ca3)
+    deadline = time.monotonic() + 15
+    while (stored := _token_events_in_mongo(ca3, end)) < end and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert end > 0 and stored == end, (stored, end)
+    print(f"ca3: all {end} token events in Kafka are in MongoDB")
     slow = _at_least(ca3, over_10s, slow0 + 1)
     print(f"ca3: messages over SLO-3's 10 s: {slow - slow0:.0f}")
     e2e_errors = _value(ca3, dict(SPEC_QUERIES)[("slos", 2, "sli", "latency")])
     assert e2e_errors > 0, e2e_errors
     assert httpx.get(f"{url}/gpu/info", timeout=5.0, trust_env=False).status_code == 200
+
+
+@pytest.mark.parametrize("edge", ["processor-kafka", "producers-kafka"])
+def test_a_frozen_kafka_edge_delays_messages_and_loses_none(
+    ca3: StackRun, traffic: list[int], edge: str
+) -> None:
+    # The processor's edge: it starves (lag), then catches up. The producers' edge: Kafka's
+    # acknowledgements stop, the producer buffers and retries, and delivers all afterwards.
+    produced0, failed0 = _value(ca3, PRODUCED), _value(ca3, FAILED)
+    freeze = Toxic(name="freeze", attributes=TimeoutAttributes(timeout=0))
+    fault = ca3.faults.apply_toxic(ca3.toxiproxy_url, edge, freeze)
+    try:
+        if edge == "processor-kafka":
+            lagging = ca3.prometheus.wait_for(
+                DOCUMENT_004["slo3-proxy"], lambda s: bool(s) and s[0].value < 0.95, timeout=15
+            )
+            assert lagging and lagging[0].value < 0.95, lagging
+        time.sleep(FREEZE)
+        acked_during = _value(ca3, PRODUCED) - produced0
+    finally:
+        ca3.faults.remove(fault)
+    if edge == "producers-kafka":
+        assert acked_during < RATE * 2, acked_during  # a few in flight, then nothing
+    # Every message sent during the freeze arrives, then is processed; none failed.
+    produced = _at_least(ca3, PRODUCED, produced0 + RATE * FREEZE * 0.8)
+    processed = _at_least(ca3, PROCESSED, produced)
+    print(
+        f"ca3: frozen {edge} for {FREEZE:g} s -> produced {produced:.0f}, processed {processed:.0f}"
+    )
+    assert _value(ca3, FAILED) == failed0
 
 
 def test_a_killed_processor_is_restarted_and_counted(ca3: StackRun, traffic: list[int]) -> None:

@@ -26,9 +26,10 @@ class Stream(StrEnum):
     @property
     def topic(self) -> str:
         """The Kafka topic of the stream."""
-        return f"ca3.{self.value}-events"
+        return TOPICS[self]
 
 
+TOPICS = {Stream.GPU: "ca3.gpu-events", Stream.TOKENS: "ca3.token-events"}
 STREAM_OF_TOPIC = {s.topic: s for s in Stream}
 
 # Every Kafka call gives up well before a client would (refsvc.CLIENT_TIMEOUT is 5 s), and

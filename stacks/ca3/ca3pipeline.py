@@ -143,8 +143,10 @@ class Pipeline:
                 doc = {**value, "enqueued_at": enqueued, "updated_at": time.time()}
                 db[GPU_INFO].replace_one({"_id": value["gpu_id"]}, doc, upsert=True)
             else:
+                # Keyed by its Kafka position: a replay after a crash upserts the same doc.
                 key = f"{record.topic}:{record.partition}:{record.offset}"
-                db[TOKEN_EVENTS].update_one({"_id": key}, {"$setOnInsert": value}, upsert=True)
+                doc = {**value, "partition": record.partition, "offset": record.offset}
+                db[TOKEN_EVENTS].update_one({"_id": key}, {"$setOnInsert": doc}, upsert=True)
         except PyMongoError as exc:
             FAILURES.labels(stream.value, "mongo").inc()
             log.warning("mongo write failed, will retry: %s", exc)

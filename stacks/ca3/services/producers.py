@@ -30,6 +30,7 @@ from typing import Any
 
 from ca3bus import KAFKA_CLIENT, Stream, ensure_topics
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from prometheus_client import Counter
 from refsvc import serve_metrics
 
@@ -102,17 +103,22 @@ def main() -> None:
     ensure_topics(BOOTSTRAP)
     producer = KafkaProducer(
         bootstrap_servers=BOOTSTRAP,
-        key_serializer=str.encode,
-        value_serializer=lambda v: json.dumps(v).encode(),
-        acks=1,
+        # One broker: "all" is one acknowledgement, and keeps idempotence on, so the
+        # producer's retries after a fault never duplicate a message.
+        acks="all",
         linger_ms=5,
         # Retried for 30 s, then failed and counted: a fault shorter than that only delays.
         delivery_timeout_ms=30000,
         # send() blocks at most this long when metadata is unknown (Kafka unreachable): the
         # loop slows down instead of spinning.
-        max_block_ms=1000,
+        max_block_ms=3000,
         **KAFKA_CLIENT,
     )
+    for stream in Stream:  # metadata first, so the first sends do not wait for it
+        try:
+            producer.partitions_for(stream.topic)
+        except KafkaError as exc:
+            log.warning("no metadata for %s yet (%s); sends will wait for it", stream.topic, exc)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     period = 1.0 / RATE
@@ -126,8 +132,10 @@ def main() -> None:
         ):
             value["enqueued_at"] = time.time()
             try:
-                future = producer.send(stream.topic, key=key, value=value)
-            except Exception as exc:  # KafkaTimeoutError and friends: not enqueued at all
+                future = producer.send(
+                    stream.topic, key=key.encode(), value=json.dumps(value).encode()
+                )
+            except KafkaError as exc:  # no metadata within max_block_ms: not enqueued at all
                 _failed(stream)(exc)
                 continue
             future.add_callback(_acked(stream))
