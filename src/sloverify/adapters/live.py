@@ -21,7 +21,7 @@ import httpx
 from sloverify._exceptions import HarnessError, InputError
 from sloverify.adapters.clock import SystemClock
 from sloverify.adapters.faults import Fault
-from sloverify.adapters.prometheus import finite
+from sloverify.adapters.prometheus import PrometheusClient, finite
 from sloverify.adapters.runtime.stackrun import StackRun, synthetic_file
 from sloverify.adapters.toxiproxy import ATTRIBUTES, Stream, Toxic, ToxicType
 from sloverify.engine.ports import Ports
@@ -53,20 +53,20 @@ def to_toxic(fault: ToxicFault) -> Toxic:
 
 
 class StackMetrics:
-    """Metrics and Alerts on the run's Prometheus."""
+    """Metrics and Alerts on a Prometheus (the run's, or any other)."""
 
-    def __init__(self, run: StackRun) -> None:
-        self.run = run
+    def __init__(self, prometheus: PrometheusClient) -> None:
+        self.prometheus = prometheus
 
     def query(self, expr: str) -> tuple[float, ...]:
         """Values of every finite series."""
-        return tuple(s.value for s in finite(self.run.prometheus.query(expr)))
+        return tuple(s.value for s in finite(self.prometheus.query(expr)))
 
     def active(self) -> tuple[SeenAlert, ...]:
         """Pending and firing alerts."""
         return tuple(
             SeenAlert(name=a.name, severity=a.labels.get("severity", ""), state=AlertState(a.state))
-            for a in self.run.prometheus.alerts()
+            for a in self.prometheus.alerts()
             if a.state in ("pending", "firing")
         )
 
@@ -216,7 +216,7 @@ def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
     with StackRun.start(
         plan.experiment.stack, scale=plan.scale, runs_root=runs_root, probes=probes
     ) as run:
-        metrics = StackMetrics(run)
+        metrics = StackMetrics(run.prometheus)
         traffic = HttpTraffic(_urls(run, plan))
         # Warm-up by backfill: a short healthy baseline, then the longest history the plan's
         # alerts read is written into Prometheus, instead of waiting for it in real time.
