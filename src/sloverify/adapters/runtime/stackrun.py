@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
-from sloverify._exceptions import HarnessError, InputError
+from sloverify._exceptions import ComponentFailed, HarnessError, InputError
 from sloverify.adapters.backfill import (
     Backfilled,
     backfill_plan,
@@ -133,10 +133,30 @@ class StackRun:
         with Supervisor(ctx, components) as supervisor:
             faults = supervisor.faults()
             try:
-                yield cls(loaded, supervisor, faults)
+                stack_run = cls(loaded, supervisor, faults)
+                stack_run.await_scraped(len(ctx.scrape_jobs) + 2)  # + prometheus, alertmanager
+                yield stack_run
             finally:
                 faults.rollback_all()
                 faults.close()
+
+    def await_scraped(self, targets: int, timeout: float = 30.0) -> None:
+        """Wait until Prometheus has scraped ``targets`` targets successfully.
+
+        Prometheus hands new targets to its scrapers at most every 5 s, so "ready" is not yet
+        "scraping": a test or an experiment that started at once would read empty windows.
+        """
+        samples = self.prometheus.wait_for(
+            "count(up == 1)", lambda s: bool(s) and s[0].value >= targets, timeout=timeout
+        )
+        if not samples or samples[0].value < targets:
+            seen = int(samples[0].value) if samples else 0
+            raise ComponentFailed(
+                "prometheus",
+                f"scraped only {seen} of {targets} targets within {timeout:g}s",
+                [],
+                self.supervisor.log_tail("prometheus"),
+            )
 
     @property
     def run(self) -> RunDir:

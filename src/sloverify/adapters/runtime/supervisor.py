@@ -118,6 +118,10 @@ class Supervisor:
         """A supervised component by name."""
         return self._slots[name].component
 
+    def log_tail(self, name: str) -> str:
+        """The end of a component's log."""
+        return self._slots[name].process.log_tail()
+
     def process(self, name: str) -> PidRecord | None:
         """The pid record of a component's current process (None before it started)."""
         return self._slots[name].process.record
