@@ -35,6 +35,7 @@ def test_counters_get_their_rate_and_gauges_their_value() -> None:
         Sample({"__name__": "req_created", "job": "a"}, 1e9),
         Sample({"__name__": "ALERTS", "job": "a"}, 1.0),
         Sample({"__name__": "slo:sli_error:ratio_rate5m"}, 0.01),
+        Sample({"__name__": "new_total", "job": "a"}, 50.0),  # born during the baseline
     ]
     before = [Sample({"__name__": "req_total", "job": "a"}, 100.0)]
     got = {h.labels["__name__"]: h for h in histories(now, before, seconds=10.0)}

@@ -86,7 +86,9 @@ def histories(
         if s.labels.get("job") in _SKIP_JOBS or not math.isfinite(s.value):
             continue
         if is_counter(name):
-            old = earlier.get(_key(s.labels), 0.0)
+            old = earlier.get(_key(s.labels))
+            if old is None:
+                continue  # born during the baseline: its rate since birth is unknown
             grown = s.value - old if s.value >= old else s.value  # a reset: count from zero
             out.append(SeriesHistory(s.labels, True, max(0.0, grown) / seconds))
         else:
