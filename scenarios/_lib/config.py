@@ -22,6 +22,7 @@ class Config:
     max_failure_ratio: float = 0.01
     max_p95_ms: float = 500.0
     result_file: str = ""
+    stop_file: str = ""  # once it exists, every shape ends at its next tick
     targets: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,6 +51,7 @@ def config() -> Config:
         max_failure_ratio=float(env.get("SLOVERIFY_STRESS_MAX_FAILURE_RATIO", "0.01")),
         max_p95_ms=float(env.get("SLOVERIFY_STRESS_MAX_P95_MS", "500")),
         result_file=env.get("SLOVERIFY_RESULT_FILE", ""),
+        stop_file=env.get("SLOVERIFY_STOP_FILE", ""),
         targets=json.loads(env.get("SLOVERIFY_TARGETS", "{}")),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from typing import Any
 
 from locust import LoadTestShape
@@ -29,13 +30,18 @@ class _Shape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         return None
 
+    def stopped(self) -> bool:
+        """Whether sloverify asked the run to end early (a chaos experiment ended)."""
+        stop = self.cfg.stop_file
+        return bool(stop) and os.path.exists(stop)
+
 
 class LoadShape(_Shape):
     """Steady peak: ramp over the first tenth of the run, then hold."""
 
     def tick(self) -> tuple[int, float] | None:
         c, t = self.cfg, self.get_run_time()
-        if t >= c.seconds:
+        if t >= c.seconds or self.stopped():
             return None
         return c.users, max(1.0, c.users / max(0.1 * c.seconds, 0.1))
 
@@ -49,7 +55,7 @@ class SpikeShape(_Shape):
 
     def tick(self) -> tuple[int, float] | None:
         c, t = self.cfg, self.get_run_time()
-        if t >= c.seconds:
+        if t >= c.seconds or self.stopped():
             return None
         base = max(1, c.users // 5)
         if 0.4 * c.seconds <= t < 0.6 * c.seconds:
@@ -75,7 +81,7 @@ class StressShape(_Shape):
 
     def tick(self) -> tuple[int, float] | None:
         c, t = self.cfg, self.get_run_time()
-        if self.finished:
+        if self.finished or self.stopped():
             return None
         length = c.seconds / c.stress_steps
         step = int(t // length)

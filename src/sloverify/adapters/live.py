@@ -21,6 +21,7 @@ import httpx
 from sloverify._exceptions import HarnessError, InputError
 from sloverify.adapters.clock import SystemClock
 from sloverify.adapters.faults import Fault
+from sloverify.adapters.locust_traffic import LocustTraffic, scenario_file
 from sloverify.adapters.prometheus import PrometheusClient, finite
 from sloverify.adapters.runtime.stackrun import StackRun, synthetic_file
 from sloverify.adapters.toxiproxy import ATTRIBUTES, Stream, Toxic, ToxicType
@@ -206,7 +207,45 @@ def _urls(run: StackRun, plan: Plan) -> list[str]:
         for e in endpoints:
             if e.method == "GET" and "{" not in e.path:
                 urls.append(run.url(service) + e.path)
-    return list(dict.fromkeys(urls))
+    return list(dict.fromkeys(urls)) or _openapi_gets(run)
+
+
+def _openapi_gets(run: StackRun) -> list[str]:
+    # No endpoint scope in the spec (or its service is named otherwise in the stack): every
+    # parameterless GET the stack's HTTP services document, but their health and metrics.
+    urls: list[str] = []
+    for service in run.stack.spec.services:
+        if not (service.http and service.openapi):
+            continue
+        base = run.url(service.name)
+        try:
+            doc = httpx.get(f"{base}{service.openapi}", timeout=5.0, trust_env=False).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        for path, operations in doc.get("paths", {}).items():
+            skip = path in (service.health, service.metrics) or "{" in path
+            if "get" in operations and not skip:
+                urls.append(f"{base}{path}")
+    return urls
+
+
+def _traffic(run: StackRun, plan: Plan) -> HttpTraffic | LocustTraffic:
+    """The experiment's locust scenario if it names one that exists, else the stopgap load."""
+    t = plan.experiment.traffic
+    locustfile = scenario_file(t.scenario) if t.scenario else None
+    if locustfile is None:
+        return HttpTraffic(_urls(run, plan))
+    targets = {s.name: run.url(s.name) for s in run.stack.spec.services if s.http}
+    longest = plan.run_seconds(plan.warm_up + plan.experiment.fault_span) * 4 + 120
+    return LocustTraffic(
+        locustfile,
+        targets,
+        t.users,
+        plan.scale,
+        longest,
+        run.run.path / "locust",
+        run.supervisor.ctx.tools,
+    )
 
 
 @contextmanager
@@ -217,7 +256,7 @@ def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
         plan.experiment.stack, scale=plan.scale, runs_root=runs_root, probes=probes
     ) as run:
         metrics = StackMetrics(run.prometheus)
-        traffic = HttpTraffic(_urls(run, plan))
+        traffic = _traffic(run, plan)
         # Warm-up by backfill: a short healthy baseline, then the longest history the plan's
         # alerts read is written into Prometheus, instead of waiting for it in real time.
         traffic.start()

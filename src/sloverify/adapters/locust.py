@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -80,8 +81,16 @@ class LocustRun:
     master_port: int = 0
 
 
-def run_load(opts: LoadOptions, tools: Tools, progress: Progress | None = None) -> LoadResult:
-    """Run locust to the end of its shape and return its stats; HarnessError if it broke."""
+def run_load(
+    opts: LoadOptions,
+    tools: Tools,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> LoadResult:
+    """Run locust to the end of its shape (or ``stop``) and return its stats.
+
+    HarnessError if it broke. ``stop`` ends it early, as a chaos experiment's end does.
+    """
     locust = tools.get(Tool.LOCUST)
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     run = LocustRun(opts, opts.out_dir / "locust")
@@ -95,7 +104,7 @@ def run_load(opts: LoadOptions, tools: Tools, progress: Progress | None = None) 
             worker = [str(locust), "-f", str(opts.locustfile), "--worker", "--loglevel", "WARNING"]
             worker += ["--master-host", "127.0.0.1", "--master-port", str(run.master_port)]
             run.processes.append(_spawn(worker, env, opts.out_dir / f"locust-worker-{i}.log"))
-        _wait(run, progress)
+        _wait(run, progress, stop)
     finally:
         for p in run.processes:
             _stop(p)
@@ -128,6 +137,7 @@ def _environment(opts: LoadOptions, result_file: Path) -> dict[str, str]:
         SLOVERIFY_STRESS_MAX_FAILURE_RATIO=str(opts.max_failure_ratio),
         SLOVERIFY_STRESS_MAX_P95_MS=str(opts.max_p95_ms),
         SLOVERIFY_RESULT_FILE=str(result_file),
+        SLOVERIFY_STOP_FILE=str(result_file.with_name("stop")),
         SLOVERIFY_TARGETS=json.dumps(dict(opts.targets)),
         # Locust must not pick up a proxy from the environment: targets are on 127.0.0.1.
         NO_PROXY="*",
@@ -180,12 +190,18 @@ def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         )
 
 
-def _wait(run: LocustRun, progress: Progress | None) -> None:
+def _wait(run: LocustRun, progress: Progress | None, stop: threading.Event | None) -> None:
     master = run.processes[0]
     deadline = time.monotonic() + run.options.seconds + GRACE + (30 if run.options.workers else 0)
     started = time.monotonic()
     stats_csv = Path(f"{run.prefix}_stats.csv")
+    stop_file = run.options.out_dir / "stop"
+    stop_file.unlink(missing_ok=True)
     while master.poll() is None:
+        if stop is not None and stop.is_set() and not stop_file.exists():
+            # The shape ends at its next tick; locust then quits and writes its stats.
+            stop_file.touch()
+            deadline = min(deadline, time.monotonic() + GRACE)
         if time.monotonic() > deadline:
             raise HarnessError(
                 f"locust outlived its shape ({run.options.seconds:.0f}s + {GRACE:.0f}s); "

@@ -1,0 +1,75 @@
+"""An experiment's locust scenario as its traffic: started with the run, stopped with it.
+
+Locust runs in its own process (``adapters/locust.py``); a thread here waits on it so the
+engine's ``start``/``stop`` do not block. The load is bounded twice: by ``stop`` and by the
+shape's own length, the experiment's longest possible run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+
+from sloverify._exceptions import HarnessError
+from sloverify.adapters.loadstats import LoadResult, Shape
+from sloverify.adapters.locust import SCENARIOS, LoadOptions, run_load
+from sloverify.adapters.tools import Tools
+
+
+def scenario_file(name: str) -> Path | None:
+    """``scenarios/<name>/locustfile.py`` if it exists."""
+    path = SCENARIOS / name / "locustfile.py"
+    return path if path.is_file() else None
+
+
+class LocustTraffic:
+    """A steady locust load (shape ``load``) in the background until stopped."""
+
+    def __init__(
+        self,
+        locustfile: Path,
+        targets: Mapping[str, str],
+        users: int,
+        scale: Fraction,
+        max_seconds: float,
+        out_dir: Path,
+        tools: Tools,
+    ) -> None:
+        self.options = LoadOptions(
+            locustfile=locustfile,
+            shape=Shape.LOAD,
+            out_dir=out_dir,
+            users=users,
+            scale=scale,
+            base_seconds=max_seconds * float(scale),
+            targets=dict(targets),
+        )
+        self.tools = tools
+        self.result: LoadResult | None = None
+        self.error: HarnessError | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start locust; a second start while it runs does nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="sloverify-locust", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = run_load(self.options, self.tools, stop=self._stop)
+        except HarnessError as exc:
+            self.error = exc
+
+    def stop(self) -> None:
+        """Stop locust and wait for its stats; a locust that broke is a HarnessError."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        if self.error is not None:
+            raise self.error

@@ -1,0 +1,39 @@
+"""Locust as an experiment's traffic: runs in the background, stops when told, counts right."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from pathlib import Path
+
+from sloverify.adapters.locust_traffic import LocustTraffic, scenario_file
+from sloverify.adapters.tools import Tools
+from tests.traffic_support import DATA, tiny_service
+
+
+def test_locust_runs_until_stopped_and_its_counts_match_the_service(tmp_path: Path) -> None:
+    with tiny_service(tmp_path) as svc:
+        before = svc.handled()
+        traffic = LocustTraffic(
+            DATA / "locustfile.py",
+            {"tiny": svc.url},
+            users=2,
+            scale=Fraction(60),
+            max_seconds=120.0,  # far longer than the test waits: stop() must end it
+            out_dir=tmp_path / "locust",
+            tools=Tools.load(),
+        )
+        started = time.monotonic()
+        traffic.start()
+        traffic.start()  # idempotent, as the engine starts it again after the warm-up
+        time.sleep(6)
+        traffic.stop()
+        assert time.monotonic() - started < 60
+        assert traffic.result is not None
+        sent = traffic.result.total.requests
+        assert sent > 10
+        assert svc.handled() - before == sent
+
+
+def test_an_unknown_scenario_is_no_locustfile() -> None:
+    assert scenario_file("no-such-scenario") is None
