@@ -31,6 +31,7 @@ from sloverify.spec.loader import (
     _nearest_line,
     _parse_yaml,
     _unfold,
+    read_text,
 )
 
 _FIELDS = sorted({f.alias or n for m in EXPERIMENT_MODELS for n, f in m.model_fields.items()})
@@ -58,12 +59,7 @@ class LoadedExperiment:
 
 def load_experiment(path: Path) -> LoadedExperiment:
     """Load and validate one experiment file; SpecError or SpecErrors (exit 2) otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(Location(path), "file not found", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(Location(path), f"cannot read the file: {exc}") from None
+    text = read_text(path)
     return load_experiment_text(text, path)
 
 

@@ -90,14 +90,19 @@ class LoadedSpec:
         return Location(self.path, _nearest_line(self.lines, path), _dotted(path))
 
 
-def load_spec(path: Path) -> LoadedSpec:
-    """Load and validate one spec file; raise SpecError or SpecErrors (exit code 2)."""
+def read_text(path: Path) -> str:
+    """A spec-like file's text; a missing or unreadable file is a located SpecError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(Location(path), "file not found", "check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(Location(path), f"cannot read the file: {exc}") from None
+
+
+def load_spec(path: Path) -> LoadedSpec:
+    """Load and validate one spec file; raise SpecError or SpecErrors (exit code 2)."""
+    text = read_text(path)
     return load_spec_text(text, path)
 
 

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec.base import Frozen
-from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold
+from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold, read_text
 
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 _ENV = r"^[A-Z_][A-Z0-9_]*$"
@@ -157,12 +157,7 @@ _FIELDS = sorted(
 
 def load_stack(path: Path) -> LoadedStack:
     """Load and validate a stack definition; SpecError or SpecErrors (exit 2) otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(Location(path), "file not found", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(Location(path), f"cannot read the file: {exc}") from None
+    text = read_text(path)
     lines, plain = _unfold(_parse_yaml(text, path), path)
     if not isinstance(plain, dict):
         raise SpecError(Location(path, 1), "a stack definition must be a YAML mapping")

@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, model_validator
 from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec.base import Frozen
 from sloverify.spec.durations import Duration, DurationError
-from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold
+from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold, read_text
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 # A target is a name (resolved by the run) or an http(s)/postgresql URL.
@@ -183,12 +183,7 @@ _KINDS = [k.value for k in ProbeKind]
 
 def load_synthetic(path: Path) -> LoadedSynthetic:
     """Load and validate a synthetic file; SpecError or SpecErrors (exit 2) otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(Location(path), "file not found", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(Location(path), f"cannot read the file: {exc}") from None
+    text = read_text(path)
     lines, plain = _unfold(_parse_yaml(text, path), path)
     if not isinstance(plain, dict):
         raise SpecError(
