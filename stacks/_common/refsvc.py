@@ -82,6 +82,7 @@ class HttpMetrics:
         self.service = service
         self.labels = dict(labels or {})
         self.skip = set(skip_paths)
+        self.seen: set[tuple[str, str]] = set()
         names = ["service", *self.labels, "path", "method", "code"]
         self.requests = _metric(Counter, "http_requests_total", "HTTP requests.", names, registry)
         self.duration = _metric(
@@ -115,6 +116,13 @@ class HttpMetrics:
             path = get_matching_route_path(dict(scope), routes) or "unmatched"
             values = [self.service, *self.labels.values(), path, scope["method"], str(status)]
             self.requests.labels(*values).inc()
+            if (path, scope["method"]) not in self.seen:
+                # Born at zero with the route's first request, so that rate() over the 503
+                # series moves at the first dependency error instead of one scrape later:
+                # a counter that appears mid-window has no previous sample to differ from.
+                self.seen.add((path, scope["method"]))
+                born = [self.service, *self.labels.values(), path, scope["method"], "503"]
+                self.requests.labels(*born)
             self.duration.labels(*values).observe(time.perf_counter() - started)
 
 
