@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -47,3 +50,32 @@ def drive(url: str, paths: list[str], seconds: float, max_requests: int = 2000) 
             except httpx.HTTPError:
                 codes.append(0)
     return codes
+
+
+def run_schemathesis(openapi_url: str, folder: Path, max_examples: int, seed: int = 4242) -> int:
+    """Fuzz one API from its OpenAPI document with every check; fail on any finding; the cases."""
+    tool = Path(sys.executable).parent / "schemathesis"
+    assert tool.exists(), f"schemathesis missing from the venv: {BOOTSTRAP}"
+    report = folder / "schemathesis.json"
+    command = [
+        str(tool), "run", openapi_url,
+        "--checks", "all",
+        "--max-examples", str(max_examples),
+        "--seed", str(seed),
+        "--workers", "1",
+        "--no-color",
+        "--generation-database", "none",
+        "--request-timeout", "5",
+        "--report", "json",
+        "--report-json-path", str(report),
+    ]  # fmt: skip
+    # cwd: schemathesis keeps a cache folder (.schemathesis/) in its working directory.
+    proc = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
+    assert report.exists(), proc.stdout[-4000:] + proc.stderr[-2000:]
+    summary = json.loads(report.read_text())
+    cases = int(summary["test_cases"]["generated"])
+    print(f"schemathesis {openapi_url}: {cases} cases, {len(summary['failures'])} failures")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert summary["failures"] == [] and summary["errors"] == [], proc.stdout[-4000:]
+    assert cases > 0
+    return cases

@@ -8,13 +8,10 @@ empty, and explained by lint (SLO006).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +29,7 @@ from sloverify.rules.lint import LintContext, run_lint
 from sloverify.rules.queries import spec_queries
 from sloverify.spec.loader import load_spec
 from tests.conftest import STACKS
-from tests.stack_support import drive, stack_fixture
+from tests.stack_support import drive, run_schemathesis, stack_fixture
 
 SPEC = STACKS / "ca3" / "slo.yaml"
 
@@ -312,37 +309,4 @@ def test_a_killed_processor_is_restarted_and_counted(ca3: StackRun, traffic: lis
 
 
 def test_schemathesis_finds_nothing(ca3: StackRun, tmp_path: Path) -> None:
-    tool = Path(sys.executable).parent / "schemathesis"
-    assert tool.exists(), "schemathesis missing from the venv: run ci/bootstrap"
-    report = tmp_path / "schemathesis.json"
-    command = [
-        str(tool),
-        "run",
-        f"{ca3.url('processor')}/openapi.json",
-        "--checks",
-        "all",
-        "--max-examples",
-        "30",
-        "--seed",
-        "4242",
-        "--workers",
-        "1",
-        "--no-color",
-        "--generation-database",
-        "none",
-        "--request-timeout",
-        "5",
-        "--report",
-        "json",
-        "--report-json-path",
-        str(report),
-    ]
-    proc = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert report.exists(), proc.stdout + proc.stderr
-    summary = json.loads(report.read_text())
-    cases = summary["test_cases"]["generated"]
-    print(f"ca3: schemathesis ran {cases} cases")
-    assert proc.returncode == 0 and not summary["failures"] and not summary["errors"], proc.stdout
-    assert cases > 0
+    run_schemathesis(f"{ca3.url('processor')}/openapi.json", tmp_path, max_examples=30)
