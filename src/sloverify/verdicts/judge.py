@@ -19,17 +19,16 @@ from sloverify.spec.experiment import (
     SLIReaches,
 )
 from sloverify.verdicts.deadlines import fire_deadline, reset_deadline, steady_mean
-from sloverify.verdicts.model import (
-    AlertState,
-    Evidence,
-    Notification,
-    NotificationStatus,
-    Observations,
-    StateChange,
-    Status,
-    Verdict,
-)
+from sloverify.verdicts.model import AlertState, Observations, Status, Verdict
 from sloverify.verdicts.plan import Claim, Plan, SLOTarget
+from sloverify.verdicts.polls import (
+    first,
+    last_other,
+    notifications_firing,
+    notified,
+    since,
+    verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,6 @@ def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
     baseline = steady_mean(before, obs.fault_start - settle, obs.fault_start) or 0.0
     e = steady_mean(points, start, obs.fault_end)
     return Measured(target.signal, e, baseline, start, obs.fault_end, len(points))
-
-
-def timeline(obs: Observations, name: str, severity: str | None) -> tuple[StateChange, ...]:
-    """The alert's state changes over the polls (the first poll always counts as a change)."""
-    out: list[StateChange] = []
-    for poll in obs.polls:
-        state = poll.state_of(name, severity)
-        if not out or out[-1].state != state:
-            out.append(StateChange(at=poll.at, state=state))
-    return tuple(out)
 
 
 def judge(plan: Plan, obs: Observations) -> tuple[Verdict, ...]:
@@ -90,7 +79,7 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     }
     queries = (m.query,)
     if isinstance(e, Fires | Silent | Resolves) and not obs.polls:
-        return _verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
+        return verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
     if isinstance(e, Silent):
         return _silent(claim, obs, m, values, queries)
     if m.error_ratio is None:
@@ -99,7 +88,7 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
             f"{m.end - obs.fault_start:.2f}s into the fault: no measured error ratio "
             "(make the fault longer than the SLI's window, or check the query returns data)"
         )
-        return _verdict(claim, Status.INCONCLUSIVE, why, queries, values)
+        return verdict(claim, Status.INCONCLUSIVE, why, queries, values)
     if isinstance(e, Fires):
         return _fires(plan, claim, obs, m, values, queries)
     if isinstance(e, Resolves):
@@ -110,51 +99,6 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
         return _budget(plan, claim, e, m.error_ratio, values, queries)
     assert isinstance(e, Recovers)
     return _recovers(plan, claim, e, obs, values, queries)
-
-
-def _verdict(
-    claim: Claim,
-    status: Status,
-    reason: str,
-    queries: tuple[str, ...] = (),
-    values: dict[str, float | None] | None = None,
-    obs: Observations | None = None,
-) -> Verdict:
-    tl: tuple[StateChange, ...] = ()
-    notes: tuple[Notification, ...] = ()
-    if claim.alert is not None and obs is not None:
-        sev = getattr(claim.expectation, "severity", None)
-        tl = timeline(obs, claim.alert.name, sev)
-        notes = tuple(n for n in obs.notifications if n.alert == claim.alert.name)
-    ev = Evidence(queries=queries, values=values or {}, timeline=tl, notifications=notes)
-    return Verdict(index=claim.index, label=claim.label, status=status, reason=reason, evidence=ev)
-
-
-def _first(obs: Observations, claim: Claim, state: AlertState | None, after: float) -> float | None:
-    sev = getattr(claim.expectation, "severity", None)
-    assert claim.alert is not None
-    for poll in obs.polls:
-        if poll.at >= after and poll.state_of(claim.alert.name, sev) == state:
-            return poll.at
-    return None
-
-
-def _last_other(
-    obs: Observations, claim: Claim, state: AlertState | None, after: float, before: float | None
-) -> float | None:
-    # The last poll in [after, before) whose state is not ``state``: a change can have
-    # happened any time between it and the next poll, so a deadline is missed only when a
-    # poll after it still shows the old state.
-    sev = getattr(claim.expectation, "severity", None)
-    assert claim.alert is not None
-    times = [
-        p.at
-        for p in obs.polls
-        if after <= p.at
-        and (before is None or p.at < before)
-        and p.state_of(claim.alert.name, sev) != state
-    ]
-    return max(times, default=None)
 
 
 def _fires(
@@ -177,27 +121,17 @@ def _fires(
         ramp=claim.target.ramp,
         baseline=m.baseline,
     )
-    fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
-    quiet = _last_other(obs, claim, AlertState.FIRING, obs.fault_start, fired)
+    fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
+    quiet = last_other(obs, claim, AlertState.FIRING, obs.fault_start, fired)
     receiver = e.receiver or claim.alert.severity
-    noted = next(
-        (
-            n.at
-            for n in obs.notifications
-            if n.alert == claim.alert.name
-            and n.receiver == receiver
-            and n.status is NotificationStatus.FIRING
-            and n.at >= obs.fault_start
-        ),
-        None,
-    )
+    noted = notified(obs, claim, receiver, obs.fault_start)
     values |= {
         "theory_fires_after": d.theory,
         "deadline_prometheus": d.prometheus,
         "deadline_receiver": d.receiver,
-        "fired_after": _since(fired, obs.fault_start),
-        "notified_after": _since(noted, obs.fault_start),
-        "last_quiet_poll_after": _since(quiet, obs.fault_start),
+        "fired_after": since(fired, obs.fault_start),
+        "notified_after": since(noted, obs.fault_start),
+        "last_quiet_poll_after": since(quiet, obs.fault_start),
     }
     args = (queries, values, obs)
     if d.prometheus is None or d.receiver is None:
@@ -207,15 +141,15 @@ def _fires(
             f"but the fault lasts {fault_s:.0f}s (logical): it cannot fire; "
             "inject a stronger or longer fault"
         )
-        return _verdict(claim, Status.FAIL, why, *args)
+        return verdict(claim, Status.FAIL, why, *args)
     late = quiet is not None and quiet - obs.fault_start > d.prometheus
     if fired is None or late:
         seen = "never fired" if fired is None else f"fired after {fired - obs.fault_start:.2f}s"
         why = f"{seen}; the deadline at e={m.error_ratio:.4g} was {d.prometheus:.2f}s"
         if late and quiet is not None:
             why += f", and a poll {quiet - obs.fault_start:.2f}s in still showed it quiet"
-            return _verdict(claim, Status.FAIL, why, *args)
-        return _verdict(claim, Status.INCONCLUSIVE, why + "; not observed past it", *args)
+            return verdict(claim, Status.FAIL, why, *args)
+        return verdict(claim, Status.INCONCLUSIVE, why + "; not observed past it", *args)
     if e.at_receiver and (noted is None or noted - obs.fault_start > d.receiver):
         seen = (
             "no notification" if noted is None else f"notified after {noted - obs.fault_start:.2f}s"
@@ -223,15 +157,11 @@ def _fires(
         why = (
             f"fired at Prometheus, but receiver {receiver!r} got {seen}; deadline {d.receiver:.2f}s"
         )
-        return _verdict(claim, Status.FAIL, why, *args)
+        return verdict(claim, Status.FAIL, why, *args)
     why = f"fired after {fired - obs.fault_start:.2f}s (deadline {d.prometheus:.2f}s)"
     if e.at_receiver and noted is not None:
         why += f", {receiver!r} notified after {noted - obs.fault_start:.2f}s (deadline {d.receiver:.2f}s)"
-    return _verdict(claim, Status.PASS, why, *args)
-
-
-def _since(t: float | None, start: float) -> float | None:
-    return None if t is None else t - start
+    return verdict(claim, Status.PASS, why, *args)
 
 
 def _silent(
@@ -242,23 +172,17 @@ def _silent(
     queries: tuple[str, ...],
 ) -> Verdict:
     assert claim.alert is not None
-    fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
-    noted = [
-        n
-        for n in obs.notifications
-        if n.alert == claim.alert.name
-        and n.status is NotificationStatus.FIRING
-        and n.at >= obs.fault_start
-    ]
+    fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
+    noted = notifications_firing(obs, claim, obs.fault_start)
     if fired is not None:
         why = f"fired {fired - obs.fault_start:.2f}s after the fault started"
-        return _verdict(claim, Status.FAIL, why, queries, values, obs)
+        return verdict(claim, Status.FAIL, why, queries, values, obs)
     if noted:
         why = f"receiver {noted[0].receiver!r} was notified; Prometheus never showed it firing"
-        return _verdict(claim, Status.FAIL, why, queries, values, obs)
+        return verdict(claim, Status.FAIL, why, queries, values, obs)
     polls = [p for p in obs.polls if p.at >= obs.fault_start]
     if not polls:
-        return _verdict(claim, Status.INCONCLUSIVE, "no alert state read after the fault began")
+        return verdict(claim, Status.INCONCLUSIVE, "no alert state read after the fault began")
     why = f"silent in {len(polls)} polls over {obs.until - obs.fault_start:.2f}s"
     if claim.alert.conditions:
         # Silence proves something only if the fault moved the SLI: a fault that caused no
@@ -269,7 +193,7 @@ def _silent(
                 if m.error_ratio is None
                 else (f"the measured error ratio {m.error_ratio:.4g} is not above the baseline")
             )
-            return _verdict(
+            return verdict(
                 claim,
                 Status.INCONCLUSIVE,
                 f"{why}, but {moved}: the fault did not move the SLI, so silence proves nothing",
@@ -280,7 +204,7 @@ def _silent(
         share = m.error_ratio / claim.alert.lowest_threshold
         values["share_of_threshold"] = share
         why += f" at {share:.2f}x its threshold error ratio"
-    return _verdict(claim, Status.PASS, why, queries, values, obs)
+    return verdict(claim, Status.PASS, why, queries, values, obs)
 
 
 def _resolves(
@@ -302,27 +226,27 @@ def _resolves(
         ramp=claim.target.ramp,
         baseline=m.baseline,
     )
-    fired = _first(obs, claim, AlertState.FIRING, obs.fault_start)
-    gone = _first(obs, claim, None, obs.fault_end) if fired is not None else None
-    active = _last_other(obs, claim, None, obs.fault_end, gone)
+    fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
+    gone = first(obs, claim, None, obs.fault_end) if fired is not None else None
+    active = last_other(obs, claim, None, obs.fault_end, gone)
     values |= {
         "theory_resets_after": d.theory,
         "deadline_reset": d.prometheus,
-        "resolved_after": _since(gone, obs.fault_end),
-        "last_active_poll_after": _since(active, obs.fault_end),
+        "resolved_after": since(gone, obs.fault_end),
+        "last_active_poll_after": since(active, obs.fault_end),
     }
     args = (queries, values, obs)
     if fired is None:
-        return _verdict(claim, Status.INCONCLUSIVE, "never fired, so nothing resolved", *args)
+        return verdict(claim, Status.INCONCLUSIVE, "never fired, so nothing resolved", *args)
     late = active is not None and active - obs.fault_end > d.prometheus
     if gone is None or late:
         seen = "still active" if gone is None else f"resolved after {gone - obs.fault_end:.2f}s"
         why = f"{seen} after the fault; the reset deadline was {d.prometheus:.2f}s"
         if not late:
-            return _verdict(claim, Status.INCONCLUSIVE, why + ", not observed past it", *args)
-        return _verdict(claim, Status.FAIL, why, *args)
+            return verdict(claim, Status.INCONCLUSIVE, why + ", not observed past it", *args)
+        return verdict(claim, Status.FAIL, why, *args)
     why = f"resolved {gone - obs.fault_end:.2f}s after the fault (deadline {d.prometheus:.2f}s)"
-    return _verdict(claim, Status.PASS, why, *args)
+    return verdict(claim, Status.PASS, why, *args)
 
 
 def _sli(
@@ -331,7 +255,7 @@ def _sli(
     points = obs.points(claim.query, obs.fault_start, obs.fault_end)
     if not points:
         why = f"{claim.query} returned no data during the fault"
-        return _verdict(claim, Status.INCONCLUSIVE, why, (claim.query,), values)
+        return verdict(claim, Status.INCONCLUSIVE, why, (claim.query,), values)
     best = (
         max(points, key=lambda p: p.value)
         if e.op.value[0] == ">"
@@ -340,7 +264,7 @@ def _sli(
     values |= {"extreme": best.value, "extreme_after": best.at - obs.fault_start}
     ok = e.op.holds(best.value, e.value)
     why = f"error ratio reached {best.value:.4g} ({'' if ok else 'not '}{e.op.value} {e.value:g})"
-    return _verdict(claim, Status.PASS if ok else Status.FAIL, why, (claim.query,), values)
+    return verdict(claim, Status.PASS if ok else Status.FAIL, why, (claim.query,), values)
 
 
 def _budget(
@@ -360,7 +284,7 @@ def _budget(
         f"{100 * spent:.3g}% of the {slo.period} budget consumed "
         f"(e={error_ratio:.4g} for {seconds:.0f}s); bound {e.percent:g}%"
     )
-    return _verdict(claim, Status.PASS if ok else Status.FAIL, why, queries, values)
+    return verdict(claim, Status.PASS if ok else Status.FAIL, why, queries, values)
 
 
 def _recovers(
@@ -378,11 +302,11 @@ def _recovers(
     values |= {"recovery_limit": limit, "deadline_recovery": deadline}
     if not after:
         why = f"{target.signal} returned no data after the fault"
-        return _verdict(claim, Status.INCONCLUSIVE, why, queries, values)
+        return verdict(claim, Status.INCONCLUSIVE, why, queries, values)
     ok = next((p for p in after if p.value <= limit), None)
     if ok is None:
         why = f"error ratio still {after[-1].value:.4g} > {limit:g} at {deadline:.2f}s after the fault"
-        return _verdict(claim, Status.FAIL, why, queries, values)
+        return verdict(claim, Status.FAIL, why, queries, values)
     values["recovered_after"] = ok.at - obs.fault_end
     why = f"error ratio {ok.value:.4g} <= {limit:g} {ok.at - obs.fault_end:.2f}s after the fault"
-    return _verdict(claim, Status.PASS, why, queries, values)
+    return verdict(claim, Status.PASS, why, queries, values)
