@@ -4,7 +4,9 @@ It serves ``chaos run --dry-run`` and the engine's tests. The world follows the 
 arithmetic: a fault sets the error ratio (``effect``), each SLO's recorded windows average it
 (a base SLI first over the range fixed in its query), alerts evaluate the spec's conditions a
 scrape and an evaluation late, honour ``for``, and notify their severity's receiver after
-``group_wait``. ``broken`` alerts never fire (an experiment against them must fail);
+``group_wait``. A free query (a restart count, a lag) is modelled as past its alert's threshold while a fault
+of effect over one half is on or was on within the alert's window (a count over a window
+remembers a crash for the whole window). ``broken`` alerts never fire (an experiment against them must fail);
 ``prometheus_down`` makes every query fail (judging must be inconclusive).
 """
 
@@ -19,7 +21,7 @@ from sloverify._exceptions import Unreachable
 from sloverify.adapters.clock import FakeClock
 from sloverify.engine.ports import Ports
 from sloverify.rules.alerts import ResolvedAlert
-from sloverify.spec import Duration
+from sloverify.spec import Duration, Op
 from sloverify.spec.experiment import (
     FaultSpec,
     LatencyToxic,
@@ -78,10 +80,13 @@ class SimulatedStack:
     _firing: set[tuple[str, str]] = field(default_factory=set)
     _notes: list[Notification] = field(default_factory=list)
     _queries: dict[str, tuple[SLOTarget, Duration | None]] = field(default_factory=dict)
+    _alert_queries: dict[str, ResolvedAlert] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for c in self.plan.claims:
             self._register(c.target)
+            if c.alert is not None and c.alert.query is not None:
+                self._alert_queries[c.query] = c.alert
         for g in self.plan.guards:
             self._register(g.target)
 
@@ -127,7 +132,21 @@ class SimulatedStack:
         step = w / _STEPS
         return sum(self._base(t - w + (i + 0.5) * step, ramp) for i in range(_STEPS)) / _STEPS
 
+    def query_value(self, alert: ResolvedAlert, t: float) -> float:
+        """A query alert's query at t: past its threshold while its window holds a strong fault."""
+        q = alert.query
+        assert q is not None
+        w = q.window.seconds / self._k()
+        share = max(
+            [self.baseline]
+            + [s.ratio for _, s in self.segments if s.on <= t and (s.off is None or s.off > t - w)]
+        )
+        sign = 1.0 if q.op in (Op.GT, Op.GE) else -1.0
+        return q.value + sign * (2 * share - 1) * max(abs(q.value), 1.0)
+
     def _holds(self, target: SLOTarget, alert: ResolvedAlert, t: float) -> bool:
+        if alert.query is not None:
+            return alert.query.op.holds(self.query_value(alert, t), alert.query.value)
         return any(
             all(c.op.holds(self.value(target, w, t), c.threshold) for w in c.windows)
             for c in alert.conditions
@@ -139,6 +158,10 @@ class SimulatedStack:
         """Metrics.query: the value of a known query, () for any other."""
         if self.prometheus_down:
             raise Unreachable("http://127.0.0.1:9/api/v1/query", "simulated Prometheus is down")
+        if expr in self._alert_queries:
+            # What Prometheus holds: scraped a scrape interval late, like the alert rule reads.
+            t = self.clock.now() - self.plan.delays.scrape.seconds / self._k()
+            return (self.query_value(self._alert_queries[expr], t),)
         known = self._queries.get(expr)
         if known is None:
             return ()

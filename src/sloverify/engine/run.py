@@ -289,7 +289,12 @@ class _Run:
                         samples=m.samples,
                     )
                 )
-            if c.alert is not None and m.error_ratio is not None:
+            if c.alert is not None and c.alert.query is not None:
+                # A query alert resolves once its query forgets the fault: after its window.
+                q = c.alert.query
+                tail = q.window.seconds + c.alert.for_.seconds + p.delays.pipeline
+                longest = max(longest, tail / k + 2 * p.tick)
+            elif c.alert is not None and m.error_ratio is not None:
                 d = reset_deadline(
                     c.alert,
                     m.error_ratio,

@@ -194,6 +194,13 @@ def synthetic_query(alert: ResolvedAlert) -> str:
     return f'max(sloverify_proof_value{{alert="{alert.name}"}})'
 
 
+def query_alert_expr(alert: ResolvedAlert, scale: Fraction) -> str:
+    """A query alert's query at time scale ``scale``: its window filled in, ranges divided."""
+    assert alert.query is not None
+    q = alert.query
+    return scale_ranges(q.query.replace("{{.window}}", q.window.prometheus()), scale)
+
+
 def _alert_rule(
     alert: ResolvedAlert, series: dict[str, str], sel: str, options: RuleOptions
 ) -> AlertingRule:
@@ -203,8 +210,7 @@ def _alert_rule(
         if options.synthetic_queries:
             query = synthetic_query(alert)
         else:
-            text = q.query.replace("{{.window}}", q.window.prometheus())
-            query = scale_ranges(text, scale)
+            query = query_alert_expr(alert, scale)
         expr = f"({query}) {q.op.value} {q.value!r}"
     else:
         expr = "\nor\n".join(condition_expr(c, sel) for c in alert.conditions)

@@ -29,6 +29,7 @@ from sloverify.verdicts.polls import (
     since,
     verdict,
 )
+from sloverify.verdicts.query_alerts import judge_query_alert
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ def inconclusive_all(plan: Plan, reason: str) -> tuple[Verdict, ...]:
 
 def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     e = claim.expectation
+    if claim.alert is not None and claim.alert.query is not None:
+        assert isinstance(e, Fires | Silent | Resolves)
+        return judge_query_alert(plan, claim, obs)
     m = measure(plan, claim.target, obs)
     values: dict[str, float | None] = {
         "measured_error_ratio": m.error_ratio,

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from sloverify._exceptions import SpecError, SpecErrors
 from sloverify.rules.alerts import ResolvedAlert, budget, resolve_alerts
-from sloverify.rules.generate import CURRENT_WINDOW, sloth_id, window_record
+from sloverify.rules.generate import CURRENT_WINDOW, query_alert_expr, sloth_id, window_record
 from sloverify.rules.sli import error_ratio, fixed_ranges
 from sloverify.spec import SLO, Duration, FieldPath, LoadedSpec
 from sloverify.spec.experiment import (
@@ -204,7 +204,11 @@ def _claim(
 ) -> Claim:
     if isinstance(e, Fires | Silent | Resolves):
         target, alert = _alert(e, targets, loaded, (*path, "alert"))
-        return Claim(i, e, target, alert)
+        if alert.query is None:
+            return Claim(i, e, target, alert)
+        # A free-query alert is timed from its own query: the engine polls it.
+        scale = loaded.experiment.time_scale
+        return Claim(i, e, target, alert, query=query_alert_expr(alert, scale))
     target = _slo(e.slo, targets, loaded, (*path, "slo"))
     if isinstance(e, SLIReaches):
         return Claim(i, e, target, query=target.record(e.window or target.signal_window))

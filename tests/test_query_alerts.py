@@ -1,0 +1,96 @@
+"""Alerts over a free query (ca3's restart count): timed from the query, judged honestly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sloverify.adapters.simulation import SimulatedStack
+from sloverify.engine.events import VerdictReached
+from sloverify.spec import load_spec
+from sloverify.spec.experiment import FaultSpec
+from sloverify.spec.experiment_loader import load_experiment_text
+from sloverify.verdicts.model import Status, Verdict
+from sloverify.verdicts.plan import Plan, build_plan
+from tests.chaos_support import run_sim
+from tests.conftest import ROOT
+
+CA3 = ROOT / "stacks" / "ca3" / "slo.yaml"
+CRASH_LOOP = """\
+version: sloverify/v1
+kind: experiment
+name: crash-loop
+stack: ca3
+time_scale: 1440
+warm_up: 1h
+faults:
+  - {name: loop, kind: kill, service: processor, times: 5, duration: 2h}
+expectations:
+  - {expect: fires, alert: ProcessorRestartsHigh}
+  - {expect: resolves, alert: ProcessorRestartsHigh}
+"""
+QUIET = CRASH_LOOP.replace("fires, alert", "silent, alert").replace(
+    "  - {expect: resolves, alert: ProcessorRestartsHigh}\n", ""
+)
+
+
+def _plan(text: str) -> Plan:
+    return build_plan(load_experiment_text(text, Path("chaos/ca3/x.yaml")), [load_spec(CA3)])
+
+
+def _run(text: str, sim_of: type[SimulatedStack] = SimulatedStack, **kw: object) -> list[Verdict]:
+    plan = _plan(text)
+    _, events, _ = run_sim(plan, sim_of(plan, **kw))  # type: ignore[arg-type]
+    return [e.verdict for e in events if isinstance(e, VerdictReached)]
+
+
+def test_the_plan_polls_the_alerts_own_query_at_the_time_scale() -> None:
+    plan = _plan(CRASH_LOOP)
+    q = plan.claims[0].query
+    assert "kube_pod_container_status_restarts_total" in q and "[1m]" in q  # 24h / 1440
+    assert q in plan.queries()
+
+
+def test_a_crash_loop_fires_by_the_measured_deadline_and_resolves_after_the_window() -> None:
+    fires, resolves = _run(CRASH_LOOP)
+    assert fires.status is Status.PASS, fires.reason
+    v = fires.evidence.values
+    assert v["query_crossed_after"] is not None and v["fired_after"] is not None
+    # The last poll that still showed it quiet came before the deadline.
+    assert v["last_quiet_poll_after"] < v["deadline_prometheus"]  # type: ignore[operator]
+    assert v["deadline_prometheus"] > v["query_crossed_after"]  # type: ignore[operator]
+    assert resolves.status is Status.PASS, resolves.reason
+    assert resolves.evidence.values["query_cleared_after"] is not None
+
+
+def test_a_fault_too_weak_to_cross_fails_fires_and_proves_silence() -> None:
+    def weak(_: FaultSpec) -> float:
+        return 0.3  # the query never reaches the threshold
+
+    (fires, resolves) = _run(CRASH_LOOP, effect=weak)
+    assert fires.status is Status.FAIL
+    assert "never went >= 3" in fires.reason and "cannot fire" in fires.reason
+    assert resolves.status is Status.INCONCLUSIVE
+    (silent,) = _run(QUIET, effect=weak)
+    assert silent.status is Status.PASS, silent.reason
+    assert silent.evidence.values["query_peak"] < 3  # type: ignore[operator]
+
+
+def test_an_alert_that_never_fires_although_its_query_crossed_fails_with_evidence() -> None:
+    fires, _ = _run(CRASH_LOOP, broken=frozenset({"ProcessorRestartsHigh"}))
+    assert fires.status is Status.FAIL
+    assert "never fired; its query went >= 3" in fires.reason
+    assert fires.evidence.timeline and fires.evidence.queries
+
+
+def test_a_fault_that_moves_nothing_makes_silence_inconclusive() -> None:
+    def none(_: FaultSpec) -> float:
+        return 0.0
+
+    (silent,) = _run(QUIET, effect=none)
+    assert silent.status is Status.INCONCLUSIVE
+    assert "silence proves nothing" in silent.reason
+
+
+def test_a_stopped_prometheus_is_inconclusive() -> None:
+    verdicts = _run(CRASH_LOOP, prometheus_down=True)
+    assert {v.status for v in verdicts} == {Status.INCONCLUSIVE}
