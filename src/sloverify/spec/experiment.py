@@ -285,6 +285,19 @@ class Traffic(Frozen):
 # --- the experiment ---------------------------------------------------------------------------
 
 
+def parse_time_scale(v: object) -> Fraction:
+    """A time scale k from YAML (a number or a fraction such as "1/2"); ValueError if not > 0."""
+    if isinstance(v, bool) or not isinstance(v, int | float | str | Fraction):
+        raise ValueError(f"time_scale must be a number such as 60, got {v!r}")
+    try:
+        k = Fraction(str(v))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"time_scale {v!r} is not a number (examples: 60, 1440)") from None
+    if k <= 0:
+        raise ValueError(f"time_scale must be greater than 0, got {v}")
+    return k
+
+
 class Experiment(Frozen):
     """One verifiable claim: baseline, faults, expectations, recovery."""
 
@@ -304,15 +317,7 @@ class Experiment(Frozen):
     @field_validator("time_scale", mode="before")
     @classmethod
     def _scale(cls, v: object) -> Fraction:
-        if isinstance(v, bool) or not isinstance(v, int | float | str | Fraction):
-            raise ValueError(f"time_scale must be a number such as 60, got {v!r}")
-        try:
-            k = Fraction(str(v))
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"time_scale {v!r} is not a number (examples: 60, 1440)") from None
-        if k <= 0:
-            raise ValueError(f"time_scale must be greater than 0, got {v}")
-        return k
+        return parse_time_scale(v)
 
     @property
     def fault_span(self) -> Duration:

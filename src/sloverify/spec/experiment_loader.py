@@ -8,7 +8,7 @@ expectations by ``expect``) put their tags in pydantic's error paths.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,10 +51,14 @@ class LoadedExperiment:
     experiment: Experiment
     path: Path
     lines: Mapping[FieldPath, int] = field(repr=False)
+    # Where the experiment sits in its file: () for an experiment file, the step's field path
+    # for one written inline in a game-day plan (its lines are the plan's).
+    prefix: FieldPath = ()
 
     def locate(self, path: FieldPath) -> Location:
         """The location of a field path; the nearest enclosing field's line if not exact."""
-        return Location(self.path, _nearest_line(self.lines, path), _dotted(path))
+        full = (*self.prefix, *path)
+        return Location(self.path, _nearest_line(self.lines, full), _dotted(full))
 
 
 def load_experiment(path: Path) -> LoadedExperiment:
@@ -73,14 +77,30 @@ def load_experiment_text(text: str, path: Path) -> LoadedExperiment:
             f"an experiment must be a YAML mapping, got {type(plain).__name__}",
             "start with 'version: sloverify/v1' and 'kind: experiment'",
         )
+    loaded = load_experiment_data(plain, path, lines)
+    folder = path.parent
+    if folder.parent.name == "chaos" and folder.name != loaded.experiment.stack:
+        raise SpecError(
+            loaded.locate(("stack",)),
+            f"this experiment is in chaos/{folder.name}/ but names stack "
+            f"{loaded.experiment.stack!r}",
+            f"move it to chaos/{loaded.experiment.stack}/, or set stack: {folder.name}",
+        )
+    return loaded
+
+
+def load_experiment_data(
+    plain: dict[str, Any], path: Path, lines: Mapping[FieldPath, int], prefix: FieldPath = ()
+) -> LoadedExperiment:
+    """Validate parsed experiment data found at ``prefix`` in ``path`` (whose lines are given)."""
     try:
         experiment = Experiment.model_validate(plain)
     except ValidationError as exc:
         details = _relevant(exc.errors())
-        errors = [_translate(d, plain, path, lines) for d in details]
+        errors = [_translate(d, plain, path, lines, prefix) for d in details]
         errors.sort(key=lambda e: e.location.line or 0)
         raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
-    loaded = LoadedExperiment(experiment, path, lines)
+    loaded = LoadedExperiment(experiment, path, lines, prefix)
     seen: set[str] = set()
     for i, f in enumerate(experiment.faults):
         if f.name in seen:
@@ -90,17 +110,10 @@ def load_experiment_text(text: str, path: Path) -> LoadedExperiment:
                 "give each fault its own name",
             )
         seen.add(f.name)
-    folder = path.parent
-    if folder.parent.name == "chaos" and folder.name != experiment.stack:
-        raise SpecError(
-            loaded.locate(("stack",)),
-            f"this experiment is in chaos/{folder.name}/ but names stack {experiment.stack!r}",
-            f"move it to chaos/{experiment.stack}/, or set stack: {folder.name}",
-        )
     return loaded
 
 
-def _relevant(details: list[ErrorDetails]) -> list[ErrorDetails]:
+def _relevant(details: list[ErrorDetails], fields: Sequence[str] = _FIELDS) -> list[ErrorDetails]:
     # A failing item also makes its enclosing tuple "too short": only noise.
     locs = [tuple(d["loc"]) for d in details]
     # A misspelt field is reported once, as the unknown field with its "did you mean".
@@ -108,7 +121,7 @@ def _relevant(details: list[ErrorDetails]) -> list[ErrorDetails]:
         (*d["loc"][:-1], close[0])
         for d in details
         if d["type"] == "extra_forbidden"
-        and (close := difflib.get_close_matches(str(d["loc"][-1]), _FIELDS, n=1, cutoff=0.6))
+        and (close := difflib.get_close_matches(str(d["loc"][-1]), fields, n=1, cutoff=0.6))
     }
     return [
         d
@@ -144,10 +157,16 @@ def _yaml_path(loc: tuple[str | int, ...], data: Any) -> FieldPath:
 
 
 def _translate(
-    err: ErrorDetails, data: Any, path: Path, lines: Mapping[FieldPath, int]
+    err: ErrorDetails,
+    data: Any,
+    path: Path,
+    lines: Mapping[FieldPath, int],
+    prefix: FieldPath = (),
+    fields: Sequence[str] = _FIELDS,
+    help_: str = _HELP,
 ) -> SpecError:
     kind = err["type"]
-    loc = _yaml_path(tuple(err["loc"]), data)
+    loc = (*prefix, *_yaml_path(tuple(err["loc"]), data))
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     if kind.startswith("union_tag"):
         loc = (*loc, str(ctx.get("discriminator", "kind")).strip("'"))
@@ -155,11 +174,11 @@ def _translate(
     got = err.get("input")
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "?"
-        close = difflib.get_close_matches(name, _FIELDS, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"remove it ({_HELP})"
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"remove it ({help_})"
         return SpecError(where, f"unknown field '{name}'", hint)
     if kind == "missing":
-        return SpecError(where, f"missing required field '{loc[-1]}'", f"add it ({_HELP})")
+        return SpecError(where, f"missing required field '{loc[-1]}'", f"add it ({help_})")
     if kind in ("union_tag_invalid", "union_tag_not_found", "enum", "literal_error"):
         expected = str(ctx.get("expected") or "")
         choices = _TAGS.get(str(loc[-1])) if kind.startswith("union_tag") else None
@@ -172,7 +191,7 @@ def _translate(
         hint = f"did you mean '{close[0]}'?" if close else f"use one of {choices}"
         return SpecError(where, f"{value!r} is not allowed here", hint)
     if kind == "too_short":
-        return SpecError(where, f"give at least {ctx.get('min_length')} item(s)", _HELP)
+        return SpecError(where, f"give at least {ctx.get('min_length')} item(s)", help_)
     if kind == "string_pattern_mismatch":
         return SpecError(
             where,
@@ -180,4 +199,4 @@ def _translate(
             "use lower-case letters, digits, '-', '_' and '.'",
         )
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return SpecError(where, message, _HELP)
+    return SpecError(where, message, help_)

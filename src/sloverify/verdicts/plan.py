@@ -7,11 +7,11 @@ before anything starts. The plan also names every query the engine polls.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sloverify._exceptions import SpecError, SpecErrors
+from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.rules.alerts import ResolvedAlert, budget, resolve_alerts
 from sloverify.rules.generate import CURRENT_WINDOW, query_alert_expr, sloth_id, window_record
 from sloverify.rules.sli import error_ratio, fixed_ranges
@@ -22,6 +22,7 @@ from sloverify.spec.experiment import (
     Expectation,
     Experiment,
     Fires,
+    Guard,
     Recovers,
     Resolves,
     Silent,
@@ -183,13 +184,12 @@ def build_plan(
         except SpecError as exc:
             errors.append(exc)
     guards: list[GuardPlan] = []
-    for i, g in enumerate(exp.guard):
-        try:
-            t = _slo(g.slo, targets, loaded, ("guard", i, "slo"))
-        except SpecError as exc:
-            errors.append(exc)
-            continue
-        guards.append(GuardPlan(t, t.record(g.window or t.signal_window), g.max_burn_rate))
+    try:
+        guards += guard_plans(exp.guard, specs, loaded.locate, ("guard",))
+    except SpecErrors as exc:
+        errors.extend(exc.errors)
+    except SpecError as exc:
+        errors.append(exc)
     if errors:
         raise errors[0] if len(errors) == 1 else SpecErrors(errors)
     longest = max(
@@ -197,6 +197,28 @@ def build_plan(
         default=Duration.parse("5m"),
     )
     return Plan(loaded, tuple(claims), tuple(guards), delays or Delays(), exp.warm_up or longest)
+
+
+def guard_plans(
+    guards: Sequence[Guard],
+    specs: Sequence[LoadedSpec],
+    locate: Callable[[FieldPath], Location],
+    at: FieldPath,
+) -> tuple[GuardPlan, ...]:
+    """Resolve guards (found at ``at`` in the file ``locate`` points into) against the specs."""
+    targets = _targets(specs)
+    out: list[GuardPlan] = []
+    errors: list[SpecError] = []
+    for i, g in enumerate(guards):
+        try:
+            t = _slo(g.slo, targets, locate, (*at, i, "slo"))
+        except SpecError as exc:
+            errors.append(exc)
+            continue
+        out.append(GuardPlan(t, t.record(g.window or t.signal_window), g.max_burn_rate))
+    if errors:
+        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+    return tuple(out)
 
 
 def _claim(
@@ -209,7 +231,7 @@ def _claim(
         # A free-query alert is timed from its own query: the engine polls it.
         scale = loaded.experiment.time_scale
         return Claim(i, e, target, alert, query=query_alert_expr(alert, scale))
-    target = _slo(e.slo, targets, loaded, (*path, "slo"))
+    target = _slo(e.slo, targets, loaded.locate, (*path, "slo"))
     if isinstance(e, SLIReaches):
         return Claim(i, e, target, query=target.record(e.window or target.signal_window))
     assert isinstance(e, BudgetBelow | Recovers)
@@ -241,7 +263,10 @@ def _alert(
 
 
 def _slo(
-    name: str, targets: list[SLOTarget], loaded: LoadedExperiment, path: FieldPath
+    name: str,
+    targets: list[SLOTarget],
+    locate: Callable[[FieldPath], Location],
+    path: FieldPath,
 ) -> SLOTarget:
     found = [t for t in targets if t.slo.name == name or t.sloth_id == name]
     if len(found) == 1:
@@ -249,9 +274,7 @@ def _slo(
     names = sorted(t.slo.name for t in targets)
     if found:
         ids = sorted(t.sloth_id for t in found)
-        raise SpecError(
-            loaded.locate(path), f"{len(found)} SLOs are named {name!r}", f"use one of {ids}"
-        )
+        raise SpecError(locate(path), f"{len(found)} SLOs are named {name!r}", f"use one of {ids}")
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"the stack's SLOs are {names}"
-    raise SpecError(loaded.locate(path), f"no SLO {name!r} in the stack's specs", hint)
+    raise SpecError(locate(path), f"no SLO {name!r} in the stack's specs", hint)
