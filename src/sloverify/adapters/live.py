@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +25,7 @@ from sloverify.adapters.locust_traffic import LocustTraffic, scenario_file
 from sloverify.adapters.prometheus import PrometheusClient, finite
 from sloverify.adapters.runtime.stackrun import StackRun, synthetic_file
 from sloverify.adapters.toxiproxy import ATTRIBUTES, Stream, Toxic, ToxicType
+from sloverify.engine.events import StackStage
 from sloverify.engine.ports import Ports
 from sloverify.spec.experiment import (
     CpuHogFault,
@@ -249,12 +250,22 @@ def _traffic(run: StackRun, plan: Plan) -> HttpTraffic | LocustTraffic:
 
 
 @contextmanager
-def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
-    """Start the experiment's stack at its time scale and yield the engine's ports on it."""
+def live_ports(
+    plan: Plan,
+    runs_root: Path | None = None,
+    on_stage: Callable[[StackStage], None] | None = None,
+) -> Iterator[Ports]:
+    """Start the experiment's stack at its time scale and yield the engine's ports on it.
+
+    ``on_stage`` hears when the stack starts, is up, and is warm (time-to-verdict figures).
+    """
     probes = [synthetic_file(name) for name in plan.experiment.traffic.probes]
+    mark = on_stage or (lambda _: None)
+    mark(StackStage.STARTING)
     with StackRun.start(
         plan.experiment.stack, scale=plan.scale, runs_root=runs_root, probes=probes
     ) as run:
+        mark(StackStage.UP)
         metrics = StackMetrics(run.prometheus)
         traffic = _traffic(run, plan)
         # Warm-up by backfill: a short healthy baseline, then the longest history the plan's
@@ -263,6 +274,7 @@ def live_ports(plan: Plan, runs_root: Path | None = None) -> Iterator[Ports]:
         try:
             time.sleep(BASELINE + 1.0)
             run.warm_up(history=history_of(plan), baseline=BASELINE)
+            mark(StackStage.WARM)
             yield Ports(
                 clock=SystemClock(),
                 metrics=metrics,

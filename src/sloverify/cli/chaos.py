@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from sloverify.adapters.runtime.config import EVALUATION_INTERVAL, GROUP_WAIT, S
 from sloverify.adapters.runtime.registry import runs_root
 from sloverify.adapters.runtime.stackrun import STACKS
 from sloverify.adapters.simulation import SimulatedStack, simulated_ports
-from sloverify.engine.events import Event, RunFinished, RunStarted
+from sloverify.engine.events import Event, RunFinished, RunStarted, StackChanged, StackStage
+from sloverify.engine.ports import Ports
 from sloverify.engine.run import run_experiment
 from sloverify.reports.coverage import Coverage, coverage_table
 from sloverify.reports.progress import Progress
@@ -58,20 +60,7 @@ def load_plans(files: Sequence[Path]) -> list[Plan]:
     for path in files:
         try:
             loaded = load_experiment(path)
-            exp = loaded.experiment
-            specs: list[LoadedSpec] = []
-            for i, spec_path in enumerate(_specs_of(exp.stack, exp.specs)):
-                if not spec_path.is_file():
-                    raise SpecError(
-                        loaded.locate(("specs", i) if exp.specs else ("stack",)),
-                        f"no spec {spec_path.name} in {spec_path.parent}",
-                        "name a slo*.yaml file of the stack, or check the stack's name",
-                    )
-                specs.append(load_spec(spec_path))
-            if not specs:
-                raise SpecError(loaded.locate(("stack",)), f"stack {exp.stack!r} has no slo*.yaml")
-            _check_targets(loaded)
-            plans.append(build_plan(loaded, specs, RUNTIME_DELAYS))
+            plans.append(build_plan(loaded, specs_of(loaded), RUNTIME_DELAYS))
         except SpecErrors as exc:
             errors.extend(exc.errors)
         except SpecError as exc:
@@ -81,6 +70,24 @@ def load_plans(files: Sequence[Path]) -> list[Plan]:
     if not plans:
         raise InputError("no experiment files given")
     return plans
+
+
+def specs_of(loaded: LoadedExperiment) -> list[LoadedSpec]:
+    """The specs an experiment reads, after checking its faults' targets exist in the stack."""
+    exp = loaded.experiment
+    specs: list[LoadedSpec] = []
+    for i, spec_path in enumerate(_specs_of(exp.stack, exp.specs)):
+        if not spec_path.is_file():
+            raise SpecError(
+                loaded.locate(("specs", i) if exp.specs else ("stack",)),
+                f"no spec {spec_path.name} in {spec_path.parent}",
+                "name a slo*.yaml file of the stack, or check the stack's name",
+            )
+        specs.append(load_spec(spec_path))
+    if not specs:
+        raise SpecError(loaded.locate(("stack",)), f"stack {exp.stack!r} has no slo*.yaml")
+    _check_targets(loaded)
+    return specs
 
 
 def _check_targets(loaded: LoadedExperiment) -> None:
@@ -155,12 +162,28 @@ def execute(
 
 
 def _one(plan: Plan, dry_run: bool, emit: Callable[[Event], None]) -> Status:
+    with open_ports(plan, dry_run, emit) as ports:
+        return run_experiment(plan, ports, emit)
+
+
+@contextmanager
+def open_ports(plan: Plan, dry_run: bool, emit: Callable[[Event], None]) -> Iterator[Ports]:
+    """The engine's ports: a simulated stack, or a live one (its stages journaled)."""
     if dry_run:
-        return run_experiment(plan, simulated_ports(SimulatedStack(plan)), emit)
+        yield simulated_ports(SimulatedStack(plan))
+        return
     from sloverify.adapters.live import live_ports  # only a live run needs the runtime
 
-    with live_ports(plan) as ports:
-        return run_experiment(plan, ports, emit)
+    clock, name = SystemClock(), plan.experiment.name
+
+    def stage(s: StackStage) -> None:
+        emit(StackChanged(at=clock.now(), experiment=name, stage=s))
+
+    try:
+        with live_ports(plan, on_stage=stage) as ports:
+            yield ports
+    finally:
+        stage(StackStage.DOWN)
 
 
 def write_reports(folder: Path, formats: Sequence[Format] = tuple(Format)) -> list[Path]:

@@ -60,4 +60,5 @@ def planned(plan: Plan, at: float) -> ExperimentPlanned:
         claims=claims,
         alerts=tuple(alerts.values()),
         signals={c.target.slo.name: c.target.signal for c in plan.claims},
+        budgets={c.target.slo.name: c.target.budget for c in plan.claims},
     )

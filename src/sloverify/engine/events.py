@@ -89,6 +89,7 @@ class ExperimentPlanned(_Event):
     claims: tuple[ClaimContext, ...]
     alerts: tuple[AlertContext, ...]
     signals: dict[str, str] = Field(default_factory=dict)  # SLO name -> signal query
+    budgets: dict[str, float] = Field(default_factory=dict)  # SLO name -> error budget
 
 
 class PhaseStarted(_Event):
@@ -97,6 +98,54 @@ class PhaseStarted(_Event):
     event: Literal["phase_started"] = "phase_started"
     experiment: str
     phase: Phase
+    until: float | None = None  # when it is planned to end (None: when its work is done)
+
+
+class StackStage(StrEnum):
+    """The moments of a live stack's life around an experiment (for time-to-verdict figures)."""
+
+    STARTING = "starting"
+    UP = "up"  # every component ready, every target scraped
+    WARM = "warm"  # healthy history backfilled
+    DOWN = "down"  # torn down
+
+
+class StackChanged(_Event):
+    """A live stack reached a stage (a dry run has none)."""
+
+    event: Literal["stack_changed"] = "stack_changed"
+    experiment: str
+    stage: StackStage
+
+
+class StepStarted(_Event):
+    """A game day's step began (before its confirmation)."""
+
+    event: Literal["step_started"] = "step_started"
+    experiment: str
+    step: int  # 1-based
+    steps: int
+    file: str
+
+
+class Announced(_Event):
+    """A game day's announcement, shown at its moment of a step."""
+
+    event: Literal["announced"] = "announced"
+    experiment: str
+    moment: str
+    text: str
+
+
+class Confirmed(_Event):
+    """A game day's confirmation before a step: who answered, and whether it goes ahead."""
+
+    event: Literal["confirmed"] = "confirmed"
+    experiment: str
+    step: int
+    prompt: str
+    answer: bool
+    by: str  # "operator", or "--yes"
 
 
 class FaultApplied(_Event):
@@ -198,6 +247,7 @@ class RunFinished(_Event):
     event: Literal["run_finished"] = "run_finished"
     status: Status
     interrupted: bool = False
+    stopped: str = ""  # why a game day stopped before its last step ("" if it did not)
 
 
 Event = Annotated[
@@ -214,6 +264,10 @@ Event = Annotated[
     | HarnessFailed
     | VerdictReached
     | ExperimentFinished
+    | StackChanged
+    | StepStarted
+    | Announced
+    | Confirmed
     | RunFinished,
     Field(discriminator="event"),
 ]

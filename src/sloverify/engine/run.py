@@ -132,8 +132,11 @@ class _Run:
     def now(self) -> float:
         return self.ports.clock.now()
 
-    def phase(self, phase: Phase) -> None:
-        self.emit(PhaseStarted(at=self.now(), experiment=self.name, phase=phase))
+    def phase(self, phase: Phase, length: float | None = None) -> None:
+        # ``length``: run seconds the phase is planned to last, so a console can count down.
+        now = self.now()
+        until = None if length is None else now + length
+        self.emit(PhaseStarted(at=now, experiment=self.name, phase=phase, until=until))
 
     def watch(self, until: float, guarded: bool) -> None:
         # Bounded: the clock advances by one tick per round.
@@ -197,7 +200,7 @@ class _Run:
         # The observed fault window runs from the moment the first fault's apply returned (it
         # is on by then) to the moment the last removal began (it was on until then): applying
         # through the ledger and Toxiproxy takes a few hundred ms the deadlines must not absorb.
-        self.phase(Phase.FAULT)
+        self.phase(Phase.FAULT, self.plan.run_seconds(self.plan.experiment.fault_span))
         start = self.now()
         self.fault_start = self.fault_end = None
         exp = self.plan.experiment
@@ -318,13 +321,13 @@ def run_experiment(plan: Plan, ports: Ports, emit: Emit) -> Status:
     interrupted = False
     try:
         run.up()
-        run.phase(Phase.WARM_UP)
+        run.phase(Phase.WARM_UP, plan.run_seconds(plan.warm_up))
         run.watch(run.now() + plan.run_seconds(plan.warm_up), guarded=True)
         run.baseline()
         run.fault()
         run.phase(Phase.EXPECTATIONS)
         until = run.horizon()
-        run.phase(Phase.RECOVERY)
+        run.phase(Phase.RECOVERY, max(until - run.now(), 0.0))
         run.watch(until, guarded=True)
         assert run.fault_start is not None and run.fault_end is not None
         verdicts = judge(plan, rec.observations(run.fault_start, run.fault_end))

@@ -20,6 +20,8 @@ def render_markdown(run: RunRecord) -> str:
     """The whole report."""
     run_id = run.started.run_id if run.started else "?"
     out = [f"# sloverify chaos run `{run_id}`: {_MARK[run.status]}", ""]
+    if run.finished is not None and run.finished.stopped:
+        out += [f"**Stopped:** {_cell(run.finished.stopped)}", ""]
     out += ["| experiment | expectation | verdict | why |", "| --- | --- | --- | --- |"]
     for exp, v in run.verdicts():
         out.append(f"| {exp.name} | {_cell(v.label)} | {_MARK[v.status]} | {_cell(v.reason)} |")
