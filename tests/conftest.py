@@ -56,7 +56,12 @@ def inspector_binary() -> str:
 def run_cli(promtool: str, inspector_binary: str) -> Callable[..., Result]:
     """Run ``sloverify ARGS`` as a user would, from the repository root."""
 
-    def run(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 600) -> Result:
+    def run(
+        *args: str | Path,
+        env: dict[str, str] | None = None,
+        timeout: float = 600,
+        input: str | None = None,
+    ) -> Result:
         command: Sequence[str] = [sys.executable, "-m", "sloverify", *map(str, args)]
         full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         proc = subprocess.run(
@@ -65,6 +70,7 @@ def run_cli(promtool: str, inspector_binary: str) -> Callable[..., Result]:
             env={**full_env, **(env or {})},
             capture_output=True,
             text=True,
+            input=input,
             timeout=timeout,
             check=False,
         )

@@ -24,7 +24,7 @@ from sloverify._exceptions import HarnessError, InputError, SloverifyError, Tool
 from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.promtool import Promtool, ProofResult
 from sloverify.adapters.runtime.components import KINDS
-from sloverify.cli import chaos, runtime, traffic
+from sloverify.cli import chaos, gameday, runtime, traffic
 from sloverify.cli.loading import Loaded, load_all, output_stems
 from sloverify.reports.console import explain_table, lint_report, proof_line
 from sloverify.rules.explain import explain as explain_rows
@@ -333,6 +333,7 @@ def logs_command(component: str, run_id: str | None, lines: int) -> None:
 
 
 chaos.register(cli, out)
+gameday.register(cli, out)
 traffic.register(cli, ScaleType(), DurationType())
 
 
