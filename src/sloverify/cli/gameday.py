@@ -98,7 +98,7 @@ def run_plan(path: Path, dry_run: bool, yes: bool, out: Console, folder: Path | 
     )
     if gd.description:
         out.print(escape(gd.description), soft_wrap=True)
-    view = GamedayView(out, live=out.is_terminal)
+    view = GamedayView(out, live=out.is_terminal, clock=None if dry_run else clock.now)
     live = Live(get_renderable=view.panel, console=out, refresh_per_second=4) if view.live else None
     status, stopped, interrupted = Status.INCONCLUSIVE, "", False
     with Journal(folder / JOURNAL) as journal, live or nullcontext():

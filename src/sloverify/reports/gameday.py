@@ -8,6 +8,7 @@ the phase or an alert's state changes. The experiment's own lines come from ``Pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
@@ -53,9 +54,14 @@ class _Now:
 class GamedayView:
     """Consumes a game day's events; prints its lines and keeps its status panel."""
 
-    def __init__(self, console: Console, live: bool) -> None:
+    def __init__(
+        self, console: Console, live: bool, clock: Callable[[], float] | None = None
+    ) -> None:
         self.console = console
         self.live = live  # True: the panel is drawn by Live; False: print status lines
+        # The run's clock, when events carry its time (a live run): the countdown then moves
+        # between events too (at real time scale a poll is 30 s apart).
+        self.clock = clock
         self.progress = Progress(console)
         self.now = _Now()
         self._shown = ""
@@ -100,7 +106,8 @@ class GamedayView:
     def left(self) -> float | None:
         """Run seconds left in the current phase (None: it ends when its work is done)."""
         n = self.now
-        return None if n.until is None else max(n.until - n.at, 0.0)
+        at = max(n.at, self.clock()) if self.clock else n.at
+        return None if n.until is None else max(n.until - at, 0.0)
 
     def slis(self) -> list[tuple[str, float | None, float | None]]:
         """Each SLO's latest error ratio and burn rate (None: no data yet)."""
