@@ -67,8 +67,14 @@ def _header(body: str) -> str:
         (
             "probes:\n  - {name: a, kind: db, target: postgres}\n",
             5,
-            "probes[0].query",
-            "missing required field 'query'",
+            "probes[0]",
+            "give either 'query' (SQL, for PostgreSQL) or 'collection'",
+        ),
+        (
+            "probes:\n  - {name: a, kind: db, target: mongo, collection: gpu_info}\n",
+            5,
+            "probes[0].collection",
+            "database.collection",
         ),
         (
             "probes:\n  - name: a\n    kind: api\n    target: x\n    expect: {json: [{path: items, exists: true}]}\n",
@@ -95,7 +101,17 @@ def _header(body: str) -> str:
             "http(s)://",
         ),
     ],
-    ids=["kind", "field", "timeout", "missing", "json-path", "duplicate", "duration", "target"],
+    ids=[
+        "kind",
+        "field",
+        "timeout",
+        "missing",
+        "collection",
+        "json-path",
+        "duplicate",
+        "duration",
+        "target",
+    ],
 )
 def test_bad_synthetic_files_are_located(
     tmp_path: Path, body: str, line: int, field: str, words: str

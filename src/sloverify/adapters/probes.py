@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 import psycopg
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from sloverify._exceptions import InputError
 from sloverify.spec.synthetic import (
@@ -90,11 +92,15 @@ def plan(loaded: LoadedSynthetic, targets: Mapping[str, str], scale: Fraction) -
         if url is None:
             missing.append(f"{loaded.locate(('probes', i, 'target'))}: {target!r}")
             continue
+        if isinstance(s.probe, DbProbe) and (s.probe.collection is None) == _is_mongo(url):
+            wanted = "a MongoDB" if s.probe.collection else "a PostgreSQL"
+            missing.append(f"{loaded.locate(('probes', i, 'target'))}: {target!r} is not {wanted}")
+            continue
         out.append(PlannedProbe(s, url.rstrip("/") if s.probe.kind is not ProbeKind.DB else url))
     if missing:
         known = ", ".join(sorted(targets)) or "none"
         raise InputError(
-            "unknown probe targets:\n  "
+            "unknown (or wrong kind of) probe targets:\n  "
             + "\n  ".join(missing)
             + f"\n  hint: targets known here: {known}; or pass --target NAME=URL"
         )
@@ -107,17 +113,19 @@ async def attempt(probe: PlannedProbe, client: httpx.AsyncClient, scheduled: flo
     clock = time.perf_counter()
     try:
         async with asyncio.timeout(probe.schedule.timeout):
-            result, detail = await _run(p, probe.url, client)
+            result, detail = await _run(p, probe.url, client, probe.schedule.timeout)
     except TimeoutError:
         result, detail = Result.TIMEOUT, f"no answer within {probe.schedule.timeout:.3g}s"
-    except (httpx.HTTPError, psycopg.Error, OSError) as exc:
+    except (httpx.HTTPError, psycopg.Error, PyMongoError, OSError) as exc:
         result, detail = Result.ERROR, " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
     except Exception as exc:  # a probe must never stop the checker
         result, detail = Result.ERROR, f"{type(exc).__name__}: {exc}"[:200]
     return Attempt(p.name, p.kind, result, time.perf_counter() - clock, scheduled, started, detail)
 
 
-async def _run(p: AnyProbe, url: str, client: httpx.AsyncClient) -> tuple[Result, str]:
+async def _run(
+    p: AnyProbe, url: str, client: httpx.AsyncClient, timeout: float
+) -> tuple[Result, str]:
     if isinstance(p, UptimeProbe):
         r = await client.get(url + p.path)
         if r.status_code != p.status:
@@ -126,7 +134,7 @@ async def _run(p: AnyProbe, url: str, client: httpx.AsyncClient) -> tuple[Result
     if isinstance(p, ApiProbe):
         return _judge(p, await _send(client, url, p, {}))
     if isinstance(p, DbProbe):
-        return await _query(p, url)
+        return await _query(p, url, timeout)
     saved: dict[str, str] = {}
     for n, step in enumerate(p.steps, start=1):
         answer = await _send(client, url, step, saved)
@@ -172,17 +180,38 @@ def _judge(req: Request, r: httpx.Response) -> tuple[Result, str]:
     return Result.SUCCESS, ""
 
 
-async def _query(p: DbProbe, url: str) -> tuple[Result, str]:
-    # A fresh connection per attempt: a probe measures whether a client can get in now.
-    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
-    try:
-        cur = await conn.execute(p.query.encode())
-        rows = await cur.fetchall() if cur.description is not None else []
-    finally:
-        await conn.close()
-    if len(rows) < p.min_rows:
-        return Result.FAILURE, f"{len(rows)} row(s), expected at least {p.min_rows}"
+def _is_mongo(url: str) -> bool:
+    return url.startswith("mongodb://")
+
+
+async def _query(p: DbProbe, url: str, timeout: float) -> tuple[Result, str]:
+    if p.collection is not None:
+        rows = await _find(p.collection, p.filter, url, timeout)
+    else:
+        assert p.query is not None  # the model asks for one of the two
+        # A fresh connection per attempt: a probe measures whether a client can get in now.
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        try:
+            cur = await conn.execute(p.query.encode())
+            rows = len(await cur.fetchall()) if cur.description is not None else 0
+        finally:
+            await conn.close()
+    if rows < p.min_rows:
+        return Result.FAILURE, f"{rows} row(s), expected at least {p.min_rows}"
     return Result.SUCCESS, ""
+
+
+async def _find(collection: str, query: dict[str, Any], url: str, timeout: float) -> int:
+    # A fresh client per attempt, as for SQL; no retried reads: every attempt counts once.
+    database, _, name = collection.partition(".")
+    ms = max(1, int(timeout * 1000))
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        url, retryReads=False, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms
+    )
+    try:
+        return len(await client[database][name].find(query).to_list(length=10_000))
+    finally:
+        await client.close()
 
 
 def _json(r: httpx.Response) -> Any:

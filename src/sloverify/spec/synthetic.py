@@ -25,8 +25,9 @@ from sloverify.spec.durations import Duration, DurationError
 from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold, read_text
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
-# A target is a name (resolved by the run) or an http(s)/postgresql URL.
-_TARGET = r"^([a-z0-9][a-z0-9_.-]*|(https?|postgres(ql)?)://\S+)$"
+# A target is a name (resolved by the run) or an http(s), postgresql or mongodb URL.
+_TARGET = r"^([a-z0-9][a-z0-9_.-]*|(https?|postgres(ql)?|mongodb)://\S+)$"
+_COLLECTION = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+$"
 _JSON_PATH = r"^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$"
 DEFAULT_INTERVAL = "60s"
 DEFAULT_TIMEOUT = "10s"
@@ -117,11 +118,27 @@ class ApiProbe(_Probe, Request):
 
 
 class DbProbe(_Probe):
-    """A SQL query against PostgreSQL that must return at least ``min_rows`` rows."""
+    """A key query that must return at least ``min_rows`` rows: SQL, or a MongoDB find.
+
+    ``query`` is SQL for a PostgreSQL target; ``collection`` (``database.collection``) and
+    ``filter`` are a find on a MongoDB target (document 004's store is MongoDB).
+    """
 
     kind: Literal[ProbeKind.DB]
-    query: str = Field(min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+    collection: str | None = Field(default=None, pattern=_COLLECTION)
+    filter: dict[str, Any] = Field(default_factory=dict)
     min_rows: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _one_query(self) -> DbProbe:
+        if (self.query is None) == (self.collection is None):
+            raise ValueError(
+                "give either 'query' (SQL, for PostgreSQL) or 'collection' (for MongoDB)"
+            )
+        if self.filter and self.collection is None:
+            raise ValueError("'filter' goes with 'collection' (a MongoDB find)")
+        return self
 
 
 class JourneyProbe(_Probe):
@@ -304,6 +321,7 @@ def _translate(err: object, path: Path, lines: Mapping[FieldPath, int]) -> SpecE
 _PATTERN_HINTS = {
     _NAME: "use lower-case letters, digits, '-', '_' or '.'",
     _TARGET: "name a service or component of the stack, or give an http(s):// URL",
+    _COLLECTION: "write database.collection, e.g. ca3.gpu_info",
     _JSON_PATH: "write a JSON path such as $.items[0].id",
     r"^/": "a path starts with '/'",
 }
