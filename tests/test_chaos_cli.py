@@ -49,6 +49,26 @@ def test_a_malformed_experiment_exits_2_with_its_location(run_cli: Run, tmp_path
     assert "Traceback" not in result.err
 
 
+def test_an_unknown_scenario_or_synthetic_file_exits_2_located(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    # A misspelt scenario used to fall back silently to a generic load off the SLIs' paths.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(FAST_BURN.read_text().replace("scenario: maestro", "scenario: maestro-api"))
+    result = run_cli("chaos", "run", bad, "--dry-run")
+    assert result.code == 2, result.out + result.err
+    assert f"{bad}:13: traffic.scenario: no scenario 'maestro-api'" in result.err
+    assert "did you mean 'maestro'" in result.err
+    probes = tmp_path / "probes.yaml"
+    probes.write_text(
+        FAST_BURN.read_text().replace("users: 10", "users: 10\n  probes: [maestro, nope]")
+    )
+    result = run_cli("chaos", "run", probes, "--dry-run")
+    assert result.code == 2, result.out + result.err
+    assert "traffic.probes[1]: no synthetic file 'nope'" in result.err
+    assert "Traceback" not in result.err
+
+
 def test_report_re_renders_from_the_journal(run_cli: Run, tmp_path: Path) -> None:
     assert run_cli("chaos", "run", BELOW, "--dry-run", "--out", tmp_path / "run").code == 0
     (tmp_path / "run" / "report.md").unlink()

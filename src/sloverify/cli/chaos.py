@@ -21,6 +21,7 @@ from rich.console import Console
 from sloverify._exceptions import InputError, SpecError, SpecErrors
 from sloverify.adapters.clock import SystemClock
 from sloverify.adapters.journal import JOURNAL, Journal, read_journal, write_atomic
+from sloverify.adapters.locust import SCENARIOS
 from sloverify.adapters.runtime.config import EVALUATION_INTERVAL, GROUP_WAIT, SCRAPE_INTERVAL
 from sloverify.adapters.runtime.registry import runs_root
 from sloverify.adapters.runtime.stackrun import STACKS
@@ -113,6 +114,28 @@ def _check_targets(loaded: LoadedExperiment) -> None:
                 loaded.locate(("faults", i, field)),
                 f"no {field} {name!r} in stack {exp.stack!r}",
                 hint,
+            )
+    _check_traffic(loaded)
+
+
+def _check_traffic(loaded: LoadedExperiment) -> None:
+    # A misspelt scenario would silently fall back to the stopgap load, off the SLIs' paths.
+    traffic = loaded.experiment.traffic
+    known = sorted(p.parent.name for p in SCENARIOS.glob("*/locustfile.py"))
+    if traffic.scenario is not None and traffic.scenario not in known:
+        close = difflib.get_close_matches(traffic.scenario, known, n=1, cutoff=0.5)
+        raise SpecError(
+            loaded.locate(("traffic", "scenario")),
+            f"no scenario {traffic.scenario!r} (scenarios/{traffic.scenario}/locustfile.py)",
+            f"did you mean '{close[0]}'?" if close else f"known scenarios: {known}",
+        )
+    synthetic = sorted(p.stem for p in (SCENARIOS.parent / "synthetic").glob("*.yaml"))
+    for i, name in enumerate(traffic.probes):
+        if name not in synthetic and not name.endswith((".yaml", ".yml")):
+            raise SpecError(
+                loaded.locate(("traffic", "probes", i)),
+                f"no synthetic file {name!r} (synthetic/{name}.yaml)",
+                f"known synthetic files: {synthetic}",
             )
 
 
