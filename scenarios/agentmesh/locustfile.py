@@ -35,7 +35,7 @@ class _MeshClient(HttpUser):
     def on_start(self) -> None:
         """Every client starts by registering an agent of its own."""
         self.agents: deque[str] = deque(maxlen=10)
-        self.tasks: deque[str] = deque(maxlen=20)
+        self.task_ids: deque[str] = deque(maxlen=20)  # not "tasks": locust's own attribute
         self.register_agent()
 
     def _saved(self, r: Response, into: deque[str]) -> None:
@@ -59,15 +59,15 @@ class _MeshClient(HttpUser):
         r = self.client.post(
             f"/v1/agents/{agent}/tasks", json=body, name="/v1/agents/{agent_id}/tasks"
         )
-        self._saved(r, self.tasks)
+        self._saved(r, self.task_ids)
 
     @task(3)
     def poll_task(self) -> None:
         """GET /v1/tasks/{task_id}: follow a queued task."""
-        if not self.tasks:
+        if not self.task_ids:
             self.queue_task()
             return
-        self.client.get(f"/v1/tasks/{random.choice(self.tasks)}", name="/v1/tasks/{task_id}")
+        self.client.get(f"/v1/tasks/{random.choice(self.task_ids)}", name="/v1/tasks/{task_id}")
 
     @task(2)
     def read_agent(self) -> None:
