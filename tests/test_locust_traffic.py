@@ -17,7 +17,7 @@ def test_locust_runs_until_stopped_and_its_counts_match_the_service(tmp_path: Pa
         traffic = LocustTraffic(
             DATA / "locustfile.py",
             {"tiny": svc.url},
-            users=2,
+            users=6,
             scale=Fraction(60),
             max_seconds=120.0,  # far longer than the test waits: stop() must end it
             out_dir=tmp_path / "locust",
@@ -31,7 +31,9 @@ def test_locust_runs_until_stopped_and_its_counts_match_the_service(tmp_path: Pa
         assert time.monotonic() - started < 60
         assert traffic.result is not None
         sent = traffic.result.total.requests
-        assert sent > 10
+        # All six users from the start, 1 req/s each: about 40 in the 6 s (measured 42); a
+        # ramp over a tenth of the 120 s bound (1 user/s) sends about two thirds (measured 27).
+        assert sent > 33, sent
         assert svc.handled() - before == sent
 
 

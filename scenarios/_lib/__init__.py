@@ -10,6 +10,8 @@ gevent) and talks to this library through environment variables, all set by
   time; it runs for that divided by k);
 - ``SLOVERIFY_STRESS_STEPS``, ``SLOVERIFY_STRESS_MAX_FAILURE_RATIO``,
   ``SLOVERIFY_STRESS_MAX_P95_MS``: the stress shape's steps and the limits that end it;
+- ``SLOVERIFY_RAMP_SECONDS``: the load and endurance shapes' ramp to the peak (default: the
+  first tenth of the run);
 - ``SLOVERIFY_RESULT_FILE``: where the stress shape writes what it found (JSON);
 - ``SLOVERIFY_TARGETS``: a JSON object of service names to base URLs.
 

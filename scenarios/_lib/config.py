@@ -23,6 +23,7 @@ class Config:
     max_p95_ms: float = 500.0
     result_file: str = ""
     stop_file: str = ""  # once it exists, every shape ends at its next tick
+    ramp_seconds: float | None = None  # load/endurance ramp (None: the first tenth of the run)
     targets: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -52,6 +53,9 @@ def config() -> Config:
         max_p95_ms=float(env.get("SLOVERIFY_STRESS_MAX_P95_MS", "500")),
         result_file=env.get("SLOVERIFY_RESULT_FILE", ""),
         stop_file=env.get("SLOVERIFY_STOP_FILE", ""),
+        ramp_seconds=float(env["SLOVERIFY_RAMP_SECONDS"])
+        if "SLOVERIFY_RAMP_SECONDS" in env
+        else None,
         targets=json.loads(env.get("SLOVERIFY_TARGETS", "{}")),
     )
 

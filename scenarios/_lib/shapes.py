@@ -43,7 +43,8 @@ class LoadShape(_Shape):
         c, t = self.cfg, self.get_run_time()
         if t >= c.seconds or self.stopped():
             return None
-        return c.users, max(1.0, c.users / max(0.1 * c.seconds, 0.1))
+        ramp = c.ramp_seconds if c.ramp_seconds is not None else 0.1 * c.seconds
+        return c.users, max(1.0, c.users / max(ramp, 0.1))
 
 
 class EnduranceShape(LoadShape):

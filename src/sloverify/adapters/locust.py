@@ -63,6 +63,7 @@ class LoadOptions:
     stress_steps: int = 5
     max_failure_ratio: float = 0.01
     max_p95_ms: float = 500.0
+    ramp_seconds: float | None = None  # load/endurance: reach the peak in this long
 
     @property
     def seconds(self) -> float:
@@ -144,6 +145,9 @@ def _environment(opts: LoadOptions, result_file: Path) -> dict[str, str]:
         no_proxy="*",
     )
     env.pop("SLOVERIFY_RATE", None)
+    env.pop("SLOVERIFY_RAMP_SECONDS", None)
+    if opts.ramp_seconds is not None:
+        env["SLOVERIFY_RAMP_SECONDS"] = str(opts.ramp_seconds)
     if opts.rate:
         env["SLOVERIFY_RATE"] = str(opts.rate)
     return env

@@ -45,6 +45,9 @@ class LocustTraffic:
             scale=scale,
             base_seconds=max_seconds * float(scale),
             targets=dict(targets),
+            # Every user at once: the baseline the warm-up backfills from must be the full
+            # load, not a ramp's first seconds (a tenth of a long bound is tens of seconds).
+            ramp_seconds=0.0,
         )
         self.tools = tools
         self.result: LoadResult | None = None
