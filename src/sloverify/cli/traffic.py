@@ -27,6 +27,7 @@ from sloverify.adapters.probe_scheduler import ProbeScheduler
 from sloverify.adapters.probe_server import serve
 from sloverify.adapters.probes import Attempt, Result, plan
 from sloverify.adapters.runtime.registry import latest_active
+from sloverify.adapters.runtime.stackrun import STACKS
 from sloverify.adapters.tools import Tools
 from sloverify.reports.traffic import (
     load_table,
@@ -36,6 +37,7 @@ from sloverify.reports.traffic import (
     stress_table,
 )
 from sloverify.spec import Duration
+from sloverify.spec.stack import load_stack
 from sloverify.spec.synthetic import load_synthetic
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -337,6 +339,10 @@ def _service_url(stack: str | None, known: Mapping[str, str], service: str | Non
             raise InputError(f"--service {service!r} is not running; known: {sorted(known)}")
         return known[service]
     candidates = [n for n in known if stack and n.startswith(stack)]
+    if not candidates and stack and (STACKS / stack / "stack.yaml").is_file():
+        # Services need not carry the stack's name (ca3's are processor and producers).
+        spec = load_stack(STACKS / stack / "stack.yaml").spec
+        candidates = [s.name for s in spec.services if s.http and s.name in known]
     if not candidates:
         raise InputError("name the service with --service, or give --host URL")
     return known[sorted(candidates)[0]]
