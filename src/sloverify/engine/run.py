@@ -297,7 +297,13 @@ class _Run:
                 q = c.alert.query
                 tail = q.window.seconds + c.alert.for_.seconds + p.delays.pipeline
                 longest = max(longest, tail / k + 2 * p.tick)
-            elif c.alert is not None and m.error_ratio is not None:
+            elif (
+                isinstance(c.expectation, Resolves)
+                and c.alert is not None
+                and m.error_ratio is not None
+            ):
+                # Only a `resolves` claim waits for the reset: a budget alert's window is
+                # the period (7d at k=60 is 2.8 real hours), and nothing else needs it.
                 d = reset_deadline(
                     c.alert,
                     m.error_ratio,
