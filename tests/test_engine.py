@@ -151,3 +151,24 @@ def test_a_crash_loop_kills_evenly_over_its_duration() -> None:
     assert all(g == pytest.approx(20 / 3, abs=plan.tick) for g in gaps)  # 20m at k=60, thirds
     assert sim.applied == ()
     assert status is Status.PASS  # the simulation models a crash loop as a full outage
+
+
+def test_a_fired_budget_alert_does_not_keep_the_run_watching_for_its_reset() -> None:
+    # The 30d objective ticket resets a month after it fires (12 hours at k=60); only a
+    # resolves claim waits for a reset, so the recovery lasts the fast burn's reset alone.
+    plan = plan_of(
+        FAST_BURN,
+        (
+            (
+                "  - {expect: fires, alert: MaestroApiAvailabilityFastBurn}\n",
+                "  - {expect: fires, alert: MaestroApiAvailabilityFastBurn}\n"
+                "  - {expect: fires, alert: MaestroApiAvailabilityBelowObjective}\n",
+            ),
+            ("toxicity: 0.3", "toxicity: 1.0"),
+            ("duration: 20m", "duration: 50m"),
+        ),
+    )
+    _, events, _ = run_sim(plan)
+    assert any(isinstance(e, PhaseStarted) and e.phase is Phase.RECOVERY for e in events)
+    started = {e.phase: e.at for e in events if isinstance(e, PhaseStarted)}
+    assert started[Phase.TEARDOWN] - started[Phase.RECOVERY] < 60

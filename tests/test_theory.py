@@ -17,6 +17,7 @@ from sloverify.rules.theory import (
     condition_detection,
     condition_reset,
     never_fires,
+    peak_share,
     window_average,
     window_detection,
     window_reset,
@@ -254,3 +255,22 @@ def test_fires_below_a_total_outage(threshold: float) -> None:
 def test_greater_or_equal_one_fires_on_a_total_outage() -> None:
     assert not never_fires(Condition((_D("5m"),), 1.0, Op.GE))
     assert never_fires(Condition((_D("5m"),), 1.5, Op.GE))
+
+
+def test_peak_share_of_a_filled_window_is_error_over_threshold() -> None:
+    # 5m at 14.4x a 0.1% budget, 20 minutes at 1%: the window fills, 0.01 / 0.0144.
+    fast = _alert(Condition((_D("5m"),), 0.0144))
+    assert peak_share(fast, Fault(0.01, 1200.0), ramp=300.0) == pytest.approx(0.01 / 0.0144)
+
+
+def test_peak_share_of_a_budget_window_is_the_budget_the_fault_consumed() -> None:
+    # 5% of a 0.5% budget over 30d; 8 minutes of every request slow consume 3.7% of it.
+    five = _alert(Condition((_D("30d"),), 0.05 * 0.005, Op.GE))
+    consumed = budget_consumed(1.0, 480.0, 0.005, 30 * 86400.0)
+    assert peak_share(five, Fault(1.0, 480.0)) == pytest.approx(consumed / 0.05)
+
+
+def test_peak_share_of_two_windows_is_the_lower_one() -> None:
+    # 6h and 30m at 6x: 1h at 0.5% fills the 30m window (0.83x) but a sixth of the 6h one.
+    slow = _alert(Condition((_D("6h"), _D("30m")), 0.006))
+    assert peak_share(slow, Fault(0.005, 3600.0)) == pytest.approx(0.005 / 6 / 0.006)

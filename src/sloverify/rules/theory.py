@@ -19,6 +19,7 @@ from sloverify.rules.alerts import Condition, ResolvedAlert
 from sloverify.spec import Op
 
 _BISECT_STEPS = 200
+_PEAK_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,29 @@ def alert_timing(alert: ResolvedAlert, fault: Fault, ramp: float = 0.0) -> Timin
     active = [c for c, t in fired if end is None or t <= end]
     reset = max((condition_reset(c, fault, ramp) for c in active), default=0.0)
     return Timing(first + alert.for_.seconds, reset)
+
+
+def peak_share(alert: ResolvedAlert, fault: Fault, ramp: float = 0.0) -> float | None:
+    """How near a fault brings an alert to firing: 1.0 is its threshold; None for a query alert.
+
+    Per condition, the window that stays lowest decides (all must hold); the alert is as near
+    as its nearest condition. Each window peaks between the fault's end and one ramp later, so
+    a 5m window of a long fault gives ``e / threshold`` and a 30d budget window the budget the
+    fault consumed over the share that fires it.
+    """
+    if alert.query is not None or not alert.conditions:
+        return None
+    duration = fault.duration if fault.duration is not None else max(alert.windows).seconds
+    f = Fault(fault.error_ratio, duration, fault.baseline)
+    times = [duration + ramp * i / _PEAK_STEPS for i in range(_PEAK_STEPS + 1)]
+
+    def peak(window: float) -> float:
+        return max(window_average(t, window, f, ramp) for t in times)
+
+    return max(
+        min(peak(w.seconds) for w in c.windows) / c.threshold if c.threshold > 0 else math.inf
+        for c in alert.conditions
+    )
 
 
 def budget_consumed(error_ratio: float, seconds: float, budget: float, period: float) -> float:

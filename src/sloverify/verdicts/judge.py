@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sloverify.rules.theory import Fault, peak_share
 from sloverify.spec.experiment import (
     BudgetBelow,
     Fires,
@@ -85,7 +86,7 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     if isinstance(e, Fires | Silent | Resolves) and not obs.polls:
         return verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
     if isinstance(e, Silent):
-        return _silent(claim, obs, m, values, queries)
+        return _silent(plan, claim, obs, m, values, queries)
     if m.error_ratio is None:
         why = (
             f"no samples of {m.query} between {m.start - obs.fault_start:.2f}s and "
@@ -169,6 +170,7 @@ def _fires(
 
 
 def _silent(
+    plan: Plan,
     claim: Claim,
     obs: Observations,
     m: Measured,
@@ -205,9 +207,14 @@ def _silent(
                 values,
                 obs,
             )
-        share = m.error_ratio / claim.alert.lowest_threshold
+        # How near the fault came, by the theory at the measured ratio: a window the fault
+        # fills shows e / threshold, a 30d budget window the budget consumed / its threshold.
+        fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
+        fault = Fault(min(m.error_ratio, 1.0), fault_s, min(m.baseline, 1.0))
+        share = peak_share(claim.alert, fault, claim.target.ramp)
         values["share_of_threshold"] = share
-        why += f" at {share:.2f}x its threshold error ratio"
+        if share is not None:
+            why += f", its windows peaking at {share:.2f}x its threshold"
     return verdict(claim, Status.PASS, why, queries, values, obs)
 
 
