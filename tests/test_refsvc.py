@@ -52,3 +52,15 @@ def test_unmatched_paths_share_one_series() -> None:
     client.get("/nope/1")
     client.get("/nope/2")
     assert 'code="404",method="GET",path="unmatched",service="svc"} 2.0' in _exposition(registry)
+
+
+def test_a_prefix_renames_both_metrics() -> None:
+    # Document 003 names its own request counter, dvt_api_requests_total.
+    registry = CollectorRegistry()
+    app = Starlette(routes=[Route("/runs/{id}", _run)])
+    client = TestClient(HttpMetrics(app, "svc", registry=registry, prefix="dvt_api"))
+    assert client.get("/runs/a").status_code == 200
+    text = _exposition(registry)
+    assert 'dvt_api_requests_total{code="200",method="GET",path="/runs/{id}",service="svc"}' in text
+    assert "dvt_api_request_duration_seconds_bucket" in text
+    assert "http_requests_total" not in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,6 +65,9 @@ async def dependency_error_handler(request: Request, exc: Exception) -> Response
 class HttpMetrics:
     """ASGI middleware: ``http_requests_total`` and ``http_request_duration_seconds``.
 
+    ``prefix`` renames both (``dvt_api`` gives ``dvt_api_requests_total``) for documents that
+    name their own request metrics.
+
     Labels are the documents' own: ``service``, ``path`` (the route template, so
     ``/runs/{id}`` is one series), ``method``, ``code``, plus any constant labels. Requests
     that match no route are counted with ``path="unmatched"`` so a scan cannot blow up the
@@ -77,6 +81,7 @@ class HttpMetrics:
         labels: Mapping[str, str] | None = None,
         registry: CollectorRegistry = REGISTRY,
         skip_paths: Sequence[str] = ("/metrics",),
+        prefix: str = "http",
     ) -> None:
         self.app = app
         self.service = service
@@ -84,10 +89,12 @@ class HttpMetrics:
         self.skip = set(skip_paths)
         self.seen: set[tuple[str, str]] = set()
         names = ["service", *self.labels, "path", "method", "code"]
-        self.requests = _metric(Counter, "http_requests_total", "HTTP requests.", names, registry)
+        self.requests = _metric(
+            Counter, f"{prefix}_requests_total", "HTTP requests.", names, registry
+        )
         self.duration = _metric(
             Histogram,
-            "http_request_duration_seconds",
+            f"{prefix}_request_duration_seconds",
             "HTTP request duration.",
             names,
             registry,
@@ -126,7 +133,9 @@ class HttpMetrics:
             self.duration.labels(*values).observe(time.perf_counter() - started)
 
 
-_METRICS: dict[tuple[int, str], Any] = {}
+# Keyed by the registry object itself, weakly: keyed by id(), a registry collected and a
+# new one born at the same address would be handed metrics registered on the dead one.
+_METRICS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _metric(
@@ -134,11 +143,11 @@ def _metric(
 ) -> Any:
     # One metric object per registry and name: building the middleware twice (uvicorn's
     # lifespan, tests) must not raise "Duplicated timeseries".
-    key = (id(registry), name)
-    if key not in _METRICS:
+    metrics = _METRICS.setdefault(registry, {})
+    if name not in metrics:
         base = name.removesuffix("_total")
-        _METRICS[key] = kind(base, doc, labels, registry=registry, **kw)
-    return _METRICS[key]
+        metrics[name] = kind(base, doc, labels, registry=registry, **kw)
+    return metrics[name]
 
 
 async def metrics_endpoint(request: Request) -> Response:
