@@ -120,7 +120,7 @@ def test_a_fault_is_rolled_back_whatever_ends_the_run(boom: BaseException) -> No
 
 def test_silence_under_a_fault_that_moved_nothing_proves_nothing() -> None:
     # toxicity 0: no request fails, so the page would stay silent right or wrong.
-    plan = plan_of(BELOW, (("toxicity: 0.01", "toxicity: 0.0"),))
+    plan = plan_of(BELOW, (("toxicity: 0.005", "toxicity: 0.0"),))
     status, events, _ = run_sim(plan)
     silent = _verdicts(events)[0].verdict
     assert silent.status is Status.INCONCLUSIVE and "proves nothing" in silent.reason
@@ -131,7 +131,8 @@ def test_silence_near_the_threshold_says_how_near() -> None:
     status, events, _ = run_sim(plan_of(BELOW))
     silent = _verdicts(events)[0].verdict
     assert status is Status.PASS
-    assert silent.evidence.values["share_of_threshold"] == pytest.approx(0.01 / 0.0144)
+    # The simulation fails a request per toxicity; live, a request opens several connections.
+    assert silent.evidence.values["share_of_threshold"] == pytest.approx(0.005 / 0.0144)
 
 
 def test_a_crash_loop_kills_evenly_over_its_duration() -> None:
