@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sloverify._exceptions import SpecError, SpecErrors
+from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec import load_spec
 
 CORPUS = Path(__file__).parent / "data" / "malformed"
@@ -41,3 +41,16 @@ def test_malformed_spec_is_rejected_with_a_located_error(path: Path) -> None:
     assert first.location.path == path
     assert first.location.line == line, str(exc)
     assert contains in str(first), str(exc)
+
+
+def test_several_problems_are_raised_together_in_file_order() -> None:
+    """SpecErrors.of: one problem alone is itself; several (nested too) come sorted by line."""
+    one = SpecError(Location(Path("a.yaml"), 9), "late")
+    assert SpecErrors.of([one]) is one
+    early = SpecError(Location(Path("a.yaml"), 2), "early")
+    middle = SpecError(Location(Path("a.yaml"), 5), "middle")
+    got = SpecErrors.of([one, SpecErrors([middle, early])])
+    assert isinstance(got, SpecErrors)
+    assert [e.message for e in got.errors] == ["early", "middle", "late"]
+    with pytest.raises(ValueError):
+        SpecErrors.of([])

@@ -23,6 +23,7 @@ Foreign errors (ruamel, pydantic, subprocess) are translated into this tree wher
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,15 @@ class SpecErrors(InputError):
     def __init__(self, errors: list[SpecError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+    @staticmethod
+    def of(found: Iterable[SpecError | SpecErrors]) -> SpecError | SpecErrors:
+        """What a loader raises for the problems it found: one error alone, else all in file order."""
+        flat = [e for f in found for e in (f.errors if isinstance(f, SpecErrors) else [f])]
+        if not flat:
+            raise ValueError("SpecErrors.of needs at least one error")
+        flat.sort(key=lambda e: (str(e.location.path), e.location.line or 0))
+        return flat[0] if len(flat) == 1 else SpecErrors(flat)
 
 
 class HarnessError(SloverifyError):

@@ -67,7 +67,7 @@ def load_plans(files: Sequence[Path]) -> list[Plan]:
         except SpecError as exc:
             errors.append(exc)
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+        raise SpecErrors.of(errors)
     if not plans:
         raise InputError("no experiment files given")
     return plans

@@ -49,7 +49,7 @@ def load_steps(path: Path) -> tuple[LoadedGameday, list[GamedayStep]]:
         except SpecError as exc:
             errors.append(exc)
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+        raise SpecErrors.of(errors)
     return loaded, steps
 
 

@@ -39,7 +39,7 @@ def load_all(paths: Sequence[Path], inspector: PromQLInspector) -> Loaded:
         except SpecError as exc:
             errors.append(exc)
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+        raise SpecErrors.of(errors)
     if not specs:
         raise InputError("no spec files given")
     return Loaded(tuple(specs), facts)

@@ -114,5 +114,5 @@ def inspect_spec(loaded: LoadedSpec, inspector: PromQLInspector) -> Mapping[Fiel
         if f.error is not None
     ]
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(list(errors))
+        raise SpecErrors.of(errors)
     return {q.path: f for q, f in zip(queries, facts, strict=True)}

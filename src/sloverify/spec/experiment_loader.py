@@ -31,6 +31,7 @@ from sloverify.spec.loader import (
     _nearest_line,
     _parse_yaml,
     _unfold,
+    innermost,
     read_text,
 )
 
@@ -98,8 +99,7 @@ def load_experiment_data(
     except ValidationError as exc:
         details = _relevant(exc.errors())
         errors = [_translate(d, plain, path, lines, prefix) for d in details]
-        errors.sort(key=lambda e: e.location.line or 0)
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
+        raise SpecErrors.of(errors) from None
     loaded = LoadedExperiment(experiment, path, lines, prefix)
     seen: set[str] = set()
     for i, f in enumerate(experiment.faults):
@@ -114,8 +114,7 @@ def load_experiment_data(
 
 
 def _relevant(details: list[ErrorDetails], fields: Sequence[str] = _FIELDS) -> list[ErrorDetails]:
-    # A failing item also makes its enclosing tuple "too short": only noise.
-    locs = [tuple(d["loc"]) for d in details]
+    details = innermost(details, only="too_short")
     # A misspelt field is reported once, as the unknown field with its "did you mean".
     typos = {
         (*d["loc"][:-1], close[0])
@@ -123,15 +122,7 @@ def _relevant(details: list[ErrorDetails], fields: Sequence[str] = _FIELDS) -> l
         if d["type"] == "extra_forbidden"
         and (close := difflib.get_close_matches(str(d["loc"][-1]), fields, n=1, cutoff=0.6))
     }
-    return [
-        d
-        for d, loc in zip(details, locs, strict=True)
-        if not (
-            d["type"] == "too_short"
-            and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs)
-        )
-        and not (d["type"] == "missing" and loc in typos)
-    ]
+    return [d for d in details if not (d["type"] == "missing" and tuple(d["loc"]) in typos)]
 
 
 def _yaml_path(loc: tuple[str | int, ...], data: Any) -> FieldPath:

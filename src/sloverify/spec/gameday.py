@@ -151,20 +151,17 @@ def load_gameday(path: Path) -> LoadedGameday:
     except ValidationError as exc:
         details = _relevant(exc.errors(), _FIELDS)
         errors = [_translate(d, plain, path, lines, (), _FIELDS, _HELP) for d in details]
-        errors.sort(key=lambda e: e.location.line or 0)
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
+        raise SpecErrors.of(errors) from None
     loaded = LoadedGameday(gameday, path, lines)
     steps: list[LoadedStep] = []
-    errs: list[SpecError] = []
+    errs: list[SpecError | SpecErrors] = []
     for i, (step, ref) in enumerate(zip(gameday.steps, refs, strict=True)):
         try:
             steps.append(LoadedStep(i + 1, step, _experiment(loaded, i, ref)))
-        except SpecErrors as exc:
-            errs.extend(exc.errors)
-        except SpecError as exc:
+        except (SpecError, SpecErrors) as exc:
             errs.append(exc)
     if errs:
-        raise errs[0] if len(errs) == 1 else SpecErrors(errs)
+        raise SpecErrors.of(errs)
     _check_steps(loaded, steps)
     return LoadedGameday(gameday, path, lines, tuple(steps))
 

@@ -127,26 +127,32 @@ def load_spec_text(text: str, path: Path) -> LoadedSpec:
         errors = [SpecError(loaded.locate(p.path), p.message, p.hint) for p in spec_problems(spec)]
         if not errors:
             return loaded
-    errors.sort(key=lambda e: e.location.line or 0)
-    raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+    raise SpecErrors.of(errors)
+
+
+def innermost(details: list[ErrorDetails], *, only: str | None = None) -> list[ErrorDetails]:
+    """Drop pydantic's echo of a failing item on its enclosing field (of type ``only``, if given).
+
+    A failing list item also fails the list ("at least 1 item", "too short"): only noise.
+    """
+    locs = [tuple(d["loc"]) for d in details]
+    outer = {loc for loc in locs if any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs)}
+    return [
+        d
+        for d, loc in zip(details, locs, strict=True)
+        if not (loc in outer and (only is None or d["type"] == only))
+    ]
 
 
 def _relevant(details: list[ErrorDetails]) -> list[ErrorDetails]:
-    locs = [tuple(d["loc"]) for d in details]
-    # A failing item also makes pydantic report its tuple as too short: only noise.
-    noise = {loc for loc in locs if any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs)}
+    details = innermost(details, only="too_short")
     # A misspelt field is reported once, as the unknown field with its "did you mean".
     typos = {
         (*d["loc"][:-1], close)
         for d in details
         if d["type"] == "extra_forbidden" and (close := _close_field(str(d["loc"][-1])))
     }
-    return [
-        d
-        for d, loc in zip(details, locs, strict=True)
-        if not (d["type"] == "too_short" and loc in noise)
-        and not (d["type"] == "missing" and loc in typos)
-    ]
+    return [d for d in details if not (d["type"] == "missing" and tuple(d["loc"]) in typos)]
 
 
 def _parse_yaml(text: str, path: Path) -> Any:

@@ -18,7 +18,15 @@ from pydantic import Field, ValidationError, model_validator
 
 from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec.base import Frozen
-from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold, read_text
+from sloverify.spec.loader import (
+    FieldPath,
+    _dotted,
+    _nearest_line,
+    _parse_yaml,
+    _unfold,
+    innermost,
+    read_text,
+)
 
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 _ENV = r"^[A-Z_][A-Z0-9_]*$"
@@ -164,16 +172,7 @@ def load_stack(path: Path) -> LoadedStack:
     try:
         spec = StackSpec.model_validate(plain)
     except ValidationError as exc:
-        details = exc.errors()
-        locs = [tuple(d["loc"]) for d in details]
-        # A failing item also fails its enclosing tuple ("at least 1 item"): only noise.
-        inner = [
-            d
-            for d, loc in zip(details, locs, strict=True)
-            if not any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs)
-        ]
-        errors = [_translate(d, path, lines) for d in inner]
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
+        raise SpecErrors.of(_translate(d, path, lines) for d in innermost(exc.errors())) from None
     loaded = LoadedStack(spec, path, lines)
     for i, s in enumerate(spec.services):
         if not loaded.program(s).is_file():

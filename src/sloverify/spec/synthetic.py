@@ -22,7 +22,15 @@ from pydantic import Field, ValidationError, model_validator
 from sloverify._exceptions import Location, SpecError, SpecErrors
 from sloverify.spec.base import Frozen
 from sloverify.spec.durations import Duration, DurationError
-from sloverify.spec.loader import FieldPath, _dotted, _nearest_line, _parse_yaml, _unfold, read_text
+from sloverify.spec.loader import (
+    FieldPath,
+    _dotted,
+    _nearest_line,
+    _parse_yaml,
+    _unfold,
+    innermost,
+    read_text,
+)
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 # A target is a name (resolved by the run) or an http(s), postgresql or mongodb URL.
@@ -211,15 +219,7 @@ def load_synthetic(path: Path) -> LoadedSynthetic:
     try:
         spec = SyntheticSpec.model_validate(plain)
     except ValidationError as exc:
-        details = exc.errors()
-        locs = [tuple(d["loc"]) for d in details]
-        inner = [
-            d
-            for d, loc in zip(details, locs, strict=True)
-            if not any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs)
-        ]
-        errors = sorted((_translate(d, path, lines) for d in inner), key=_line)
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors) from None
+        raise SpecErrors.of(_translate(d, path, lines) for d in innermost(exc.errors())) from None
     loaded = LoadedSynthetic(spec, path, lines)
     errors = list(_timing_problems(loaded))
     names = [p.name for p in spec.probes]
@@ -229,12 +229,8 @@ def load_synthetic(path: Path) -> LoadedSynthetic:
                 SpecError(loaded.locate(("probes", i, "name")), f"probe name {n!r} repeats")
             )
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+        raise SpecErrors.of(errors)
     return loaded
-
-
-def _line(e: SpecError) -> int:
-    return e.location.line or 0
 
 
 def _seconds(text: str) -> Fraction:

@@ -191,7 +191,7 @@ def build_plan(
     except SpecError as exc:
         errors.append(exc)
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+        raise SpecErrors.of(errors)
     longest = max(
         (w for c in claims if c.alert for w in c.alert.windows if w < c.target.slo.period),
         default=Duration.parse("5m"),
@@ -217,7 +217,7 @@ def guard_plans(
             continue
         out.append(GuardPlan(t, t.record(g.window or t.signal_window), g.max_burn_rate))
     if errors:
-        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+        raise SpecErrors.of(errors)
     return tuple(out)
 
 
