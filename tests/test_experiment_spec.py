@@ -5,20 +5,19 @@ Each file in tests/data/malformed_experiments starts with ``# expect: line=<N> c
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from sloverify._exceptions import SpecError, SpecErrors
+from sloverify._exceptions import SpecError
 from sloverify.spec.experiment import FaultKind, ResetPeerToxic, ToxicFault
 from sloverify.spec.experiment_loader import load_experiment, load_experiment_text
 from tests.conftest import ROOT
+from tests.malformed_support import assert_rejected_as_it_says, corpus
 
 CORPUS = Path(__file__).parent / "data" / "malformed_experiments"
-FILES = sorted(CORPUS.glob("*.yaml"))
-HEADER = re.compile(r"^# expect: line=(\d+) contains=(.+)$")
+FILES = corpus(CORPUS)
 # chaos/gameday/ holds game-day plans (tests/test_gameday.py), not experiments.
 EXAMPLES = sorted(p for p in (ROOT / "chaos").glob("*/*.yaml") if p.parent.name != "gameday")
 
@@ -29,17 +28,7 @@ def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_malformed_experiment_is_rejected_with_a_located_error(path: Path) -> None:
-    match = HEADER.match(path.read_text(encoding="utf-8").splitlines()[0])
-    assert match, f"{path.name}: first line must be '# expect: line=<N> contains=<text>'"
-    line, contains = int(match.group(1)), match.group(2)
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        load_experiment(path)
-    exc = info.value
-    assert exc.exit_code == 2
-    first = exc.errors[0] if isinstance(exc, SpecErrors) else exc
-    assert first.location.path == path
-    assert first.location.line == line, str(exc)
-    assert contains in str(first), str(exc)
+    assert_rejected_as_it_says(path, load_experiment)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

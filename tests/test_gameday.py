@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from sloverify._exceptions import SpecError, SpecErrors
+from sloverify._exceptions import SpecError
 from sloverify.cli.gameday import load_steps
 from tests.chaos_support import BELOW, FAST_BURN
 from tests.conftest import DATA, ROOT, Result
+from tests.malformed_support import assert_rejected_as_it_says, corpus
 
 Run = Callable[..., Result]
 CORPUS = DATA / "malformed_gamedays"
-FILES = sorted(CORPUS.glob("*.yaml"))
-HEADER = re.compile(r"^# expect: line=(\d+) contains=(.+)$")
+FILES = corpus(CORPUS)
 EXAMPLES = sorted((ROOT / "chaos" / "gameday").glob("*.yaml"))
 
 
@@ -59,17 +58,7 @@ steps:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_a_malformed_plan_is_rejected_with_a_located_error(path: Path) -> None:
-    match = HEADER.match(path.read_text(encoding="utf-8").splitlines()[0])
-    assert match, f"{path.name}: first line must be '# expect: line=<N> contains=<text>'"
-    line, contains = int(match.group(1)), match.group(2)
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        load_steps(path)
-    exc = info.value
-    assert exc.exit_code == 2
-    first = exc.errors[0] if isinstance(exc, SpecErrors) else exc
-    assert first.location.path == path
-    assert first.location.line == line, str(exc)
-    assert contains in str(first), str(exc)
+    assert_rejected_as_it_says(path, load_steps)
 
 
 def test_an_inline_experiment_error_names_its_field_in_the_plan() -> None:
