@@ -197,3 +197,23 @@ async def pg(
     finally:
         if conn is not None:
             await conn.close()
+
+
+async def until_ready(
+    step: Callable[[], Awaitable[None]], what: str, attempts: int = 30, pause: float = 0.5
+) -> None:
+    """Retry a start-up step (a schema) while its dependency fails; re-raise after ``attempts``.
+
+    The supervisor may start a service while a fault is still on its edge, or before the
+    database accepts connections. Giving up after about ``attempts * pause`` seconds ends the
+    process, and the supervisor restarts it: a start-up that never hangs and never gives up.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            await step()
+            return
+        except DependencyError as exc:
+            if attempt == attempts:
+                raise
+            print(f"{what} failed ({exc}); retrying", flush=True)
+            await asyncio.sleep(pause)

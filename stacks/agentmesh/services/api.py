@@ -13,7 +13,6 @@ Latency is whatever the work costs: no sleeps, no special code. Starving the pro
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import uuid
@@ -36,6 +35,7 @@ from refsvc import (
     metrics_endpoint,
     pg,
     serve,
+    until_ready,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -200,27 +200,17 @@ SETUP = [
 ]
 
 
-async def _create_schema(attempts: int = 30) -> None:
-    # Idempotent, and retried: the supervisor may start us while a fault is still on the
-    # edge. Not counted as queries: the SLI is about serving traffic. Give up after about
-    # half a minute; the supervisor restarts the process.
-    for attempt in range(attempts):
-        try:
-            async with pg(DATABASE_URL, timeout=5.0) as conn:
-                for statement in SETUP:
-                    await conn.execute(statement)
-            return
-        except DependencyError as exc:
-            if attempt == attempts - 1:
-                raise
-            print(f"agentmesh-api: schema setup failed ({exc}); retrying", file=sys.stderr)
-            await asyncio.sleep(1.0)
+async def _create_schema() -> None:
+    # Idempotent; not counted as queries: the SLI is about serving traffic.
+    async with pg(DATABASE_URL, timeout=5.0) as conn:
+        for statement in SETUP:
+            await conn.execute(statement)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create this environment's schema before serving."""
-    await _create_schema()
+    await until_ready(_create_schema, "agentmesh-api: schema setup", pause=1.0)
     yield
 
 

@@ -15,7 +15,6 @@ middleware under 003's name); ``dvt_plan_persist_duration_seconds`` is 003's "Ru
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -48,6 +47,7 @@ from refsvc import (
     metrics_endpoint,
     pg,
     serve,
+    until_ready,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -167,14 +167,7 @@ def _run(row: tuple[Any, ...]) -> Run:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the schema before serving; give up (the supervisor restarts us) after ~15 s."""
     init_counters()
-    for attempt in range(30):
-        try:
-            await create_schema(DATABASE_URL)
-            break
-        except DependencyError:
-            if attempt == 29:
-                raise
-            await asyncio.sleep(0.5)
+    await until_ready(lambda: create_schema(DATABASE_URL), f"{SERVICE}: schema setup")
     yield
 
 

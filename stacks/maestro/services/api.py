@@ -8,7 +8,6 @@ the ``maestro-api-postgres`` edge fails about a share p of requests, as 503.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -21,7 +20,14 @@ from fastapi import Body, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from maestrodb import SERVICE, RunStatus, create_schema, db, init_counters
 from pydantic import BaseModel, ConfigDict, Field
-from refsvc import DependencyError, HttpMetrics, dependency_error_handler, metrics_endpoint, serve
+from refsvc import (
+    DependencyError,
+    HttpMetrics,
+    dependency_error_handler,
+    metrics_endpoint,
+    serve,
+    until_ready,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -109,14 +115,7 @@ def _pipeline(row: tuple[Any, ...]) -> Pipeline:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the schema before serving; give up (the supervisor restarts us) after ~15 s."""
     init_counters(OPERATIONS)
-    for attempt in range(30):
-        try:
-            await create_schema(DATABASE_URL)
-            break
-        except DependencyError:
-            if attempt == 29:
-                raise
-            await asyncio.sleep(0.5)
+    await until_ready(lambda: create_schema(DATABASE_URL), f"{SERVICE}: schema setup")
     yield
 
 
