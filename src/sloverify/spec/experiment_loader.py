@@ -27,11 +27,9 @@ from sloverify.spec.experiment import (
 from sloverify.spec.loader import (
     FieldPath,
     _dotted,
-    _first_content_line,
     _nearest_line,
-    _parse_yaml,
-    _unfold,
     innermost,
+    parse_mapping,
     read_text,
 )
 
@@ -70,14 +68,9 @@ def load_experiment(path: Path) -> LoadedExperiment:
 
 def load_experiment_text(text: str, path: Path) -> LoadedExperiment:
     """Load and validate experiment text that came from ``path`` (used in messages only)."""
-    lines, plain = _unfold(_parse_yaml(text, path), path)
-    lines[()] = _first_content_line(text)
-    if not isinstance(plain, dict):
-        raise SpecError(
-            Location(path, 1),
-            f"an experiment must be a YAML mapping, got {type(plain).__name__}",
-            "start with 'version: sloverify/v1' and 'kind: experiment'",
-        )
+    lines, plain = parse_mapping(
+        text, path, "an experiment", "start with 'version: sloverify/v1' and 'kind: experiment'"
+    )
     loaded = load_experiment_data(plain, path, lines)
     folder = path.parent
     if folder.parent.name == "chaos" and folder.name != loaded.experiment.stack:

@@ -36,10 +36,8 @@ from sloverify.spec.experiment_loader import (
 from sloverify.spec.loader import (
     FieldPath,
     _dotted,
-    _first_content_line,
     _nearest_line,
-    _parse_yaml,
-    _unfold,
+    parse_mapping,
     read_text,
 )
 
@@ -127,14 +125,9 @@ class LoadedGameday:
 def load_gameday(path: Path) -> LoadedGameday:
     """Load a plan and every experiment it names; SpecError or SpecErrors (exit 2) otherwise."""
     text = read_text(path)
-    lines, plain = _unfold(_parse_yaml(text, path), path)
-    lines[()] = _first_content_line(text)
-    if not isinstance(plain, dict):
-        raise SpecError(
-            Location(path, 1),
-            f"a game-day plan must be a YAML mapping, got {type(plain).__name__}",
-            "start with 'version: sloverify/v1' and 'kind: gameday'",
-        )
+    lines, plain = parse_mapping(
+        text, path, "a game-day plan", "start with 'version: sloverify/v1' and 'kind: gameday'"
+    )
     # The experiments are taken out first: each is validated on its own (a file, or inline
     # with its lines in this plan), so its errors read as an experiment's.
     raw_steps = plain.get("steps")

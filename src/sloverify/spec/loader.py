@@ -108,15 +108,12 @@ def load_spec(path: Path) -> LoadedSpec:
 
 def load_spec_text(text: str, path: Path) -> LoadedSpec:
     """Load and validate spec text that came from ``path`` (used in messages only)."""
-    data = _parse_yaml(text, path)
-    lines, plain = _unfold(data, path)
-    lines[()] = _first_content_line(text)
-    if not isinstance(plain, dict):
-        raise SpecError(
-            Location(path, lines[()]),
-            f"a spec must be a YAML mapping, got {type(plain).__name__}",
-            "start with 'version: sloverify/v1' (or prometheus/v1), 'service:' and 'slos:'",
-        )
+    lines, plain = parse_mapping(
+        text,
+        path,
+        "a spec",
+        "start with 'version: sloverify/v1' (or prometheus/v1), 'service:' and 'slos:'",
+    )
     try:
         spec = Spec.model_validate(plain, context={LOCATED_CHECKS: True})
     except ValidationError as exc:
@@ -205,6 +202,24 @@ def _runaway_quote(text: str, error_line: int | None) -> tuple[int, int] | None:
         return None
     start, end = last.start_mark.line + 1, last.end_mark.line + 1
     return (start, end) if start < end <= error_line else None
+
+
+def parse_mapping(
+    text: str, path: Path, what: str, hint: str
+) -> tuple[dict[FieldPath, int], dict[str, Any]]:
+    """Parse a file that must be one YAML mapping: its field lines and its plain data.
+
+    ``what`` names the document in the error ("an experiment"); ``hint`` says how to start one.
+    """
+    lines, plain = _unfold(_parse_yaml(text, path), path)
+    lines[()] = _first_content_line(text)
+    if not isinstance(plain, dict):
+        raise SpecError(
+            Location(path, lines[()]),
+            f"{what} must be a YAML mapping, got {type(plain).__name__}",
+            hint,
+        )
+    return lines, plain
 
 
 def _first_content_line(text: str) -> int:

@@ -22,9 +22,8 @@ from sloverify.spec.loader import (
     FieldPath,
     _dotted,
     _nearest_line,
-    _parse_yaml,
-    _unfold,
     innermost,
+    parse_mapping,
     read_text,
 )
 
@@ -166,9 +165,9 @@ _FIELDS = sorted(
 def load_stack(path: Path) -> LoadedStack:
     """Load and validate a stack definition; SpecError or SpecErrors (exit 2) otherwise."""
     text = read_text(path)
-    lines, plain = _unfold(_parse_yaml(text, path), path)
-    if not isinstance(plain, dict):
-        raise SpecError(Location(path, 1), "a stack definition must be a YAML mapping")
+    lines, plain = parse_mapping(
+        text, path, "a stack definition", "start with 'version: sloverify/v1' and 'kind: stack'"
+    )
     try:
         spec = StackSpec.model_validate(plain)
     except ValidationError as exc:

@@ -26,9 +26,8 @@ from sloverify.spec.loader import (
     FieldPath,
     _dotted,
     _nearest_line,
-    _parse_yaml,
-    _unfold,
     innermost,
+    parse_mapping,
     read_text,
 )
 
@@ -209,13 +208,12 @@ _KINDS = [k.value for k in ProbeKind]
 def load_synthetic(path: Path) -> LoadedSynthetic:
     """Load and validate a synthetic file; SpecError or SpecErrors (exit 2) otherwise."""
     text = read_text(path)
-    lines, plain = _unfold(_parse_yaml(text, path), path)
-    if not isinstance(plain, dict):
-        raise SpecError(
-            Location(path, 1),
-            "a synthetic file must be a YAML mapping",
-            "start with 'version: sloverify/v1', 'kind: synthetic', 'stack:' and 'probes:'",
-        )
+    lines, plain = parse_mapping(
+        text,
+        path,
+        "a synthetic file",
+        "start with 'version: sloverify/v1', 'kind: synthetic', 'stack:' and 'probes:'",
+    )
     try:
         spec = SyntheticSpec.model_validate(plain)
     except ValidationError as exc:
