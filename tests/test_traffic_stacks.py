@@ -2,7 +2,7 @@
 
 One bring-up per stack (the fixture is parametrized by stack, module-scoped: pytest runs one
 stack's tests, tears it down, then starts the next). Short runs of the stack's locustfile in
-two shapes each (all four shapes over the three stacks), then a few rounds of its probes;
+two shapes each (all four shapes over the four stacks), then a few rounds of its probes;
 what locust and the probes say they sent must agree with what the services' own Prometheus
 counters say they served, per endpoint, within 1% on these healthy runs.
 """
@@ -55,6 +55,7 @@ CASES = {
         (Shape.SPIKE, Shape.STRESS),  # document 002's spike and stress tests
     ),
     "ca3": Case("ca3", ("processor",), "starlette_requests", "status_code", (Shape.ENDURANCE, Shape.LOAD)),
+    "dvt": Case("dvt", ("dvt-engine",), "dvt_api_requests", "code", (Shape.LOAD, Shape.SPIKE)),
 }  # fmt: skip
 
 
@@ -149,6 +150,10 @@ def test_scenario_counts_agree_with_the_services_own_metrics(
     failures = _delta(after.failures, before.failures)
     ours = {(e.method, e.name): e for e in result.endpoints}
     print(f"{case.stack} {shape.value}: locust {result.total.requests}, served {requests.total()}")
+    for key in sorted(requests):
+        print(
+            f"  {key[0]} {key[1]}: locust {ours[key].requests if key in ours else 0}, served {requests[key]}"
+        )
     # Every request locust counted went to an endpoint the service knows, and nowhere else.
     assert set(ours) == set(requests), (sorted(ours), sorted(requests))
     for key, e in ours.items():
