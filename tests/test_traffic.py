@@ -6,6 +6,7 @@ open model must count late starts when a Toxiproxy timeout toxic freezes the ser
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from sloverify.adapters.loadstats import LoadResult, Shape
 from sloverify.adapters.locust import LoadOptions, run_load
-from sloverify.adapters.openload import OpenOptions, run_open
+from sloverify.adapters.openload import OpenOptions, OpenTraffic, run_open
 from sloverify.adapters.runtime.components import RunContext, Toxiproxy
 from sloverify.adapters.runtime.registry import RunDir
 from sloverify.adapters.runtime.supervisor import Supervisor
@@ -147,3 +148,26 @@ def test_open_model_counts_late_starts_when_the_service_freezes(
     assert frozen.timeouts == frozen.completed == frozen.started
     assert frozen.max_lateness_ms > 500, frozen
     assert frozen.scheduled_p95_ms > frozen.service_p95_ms + 500, frozen
+
+
+def test_an_experiments_open_load_runs_until_stopped_over_every_url(tiny: TinyService) -> None:
+    # The experiment's fixed-rate load: a bound far past the run, ended by stop(), round
+    # robin over absolute URLs (the stopgap's GETs, possibly on several services).
+    before_items, before_health = tiny.handled("/items"), tiny.handled("/health")
+    traffic = OpenTraffic([f"{tiny.url}/items", f"{tiny.url}/health"], rate=40, max_seconds=600)
+    traffic.start()
+    traffic.start()  # a second start (warm-up, then the engine's) does not double the load
+    for _ in range(100):  # bounded: until ~20 requests were served, at most ~10 s
+        if tiny.handled("/items") - before_items >= 10:
+            break
+        time.sleep(0.1)
+    traffic.stop()
+    result = traffic.result
+    assert result is not None, "the load did not end within its stop"
+    assert result.scheduled == 40 * 600
+    assert 20 <= result.started < 1000, result  # it stopped long before its bound
+    assert result.failures == 0 and result.completed == result.started, result
+    items = tiny.handled("/items") - before_items
+    health = tiny.handled("/health") - before_health
+    assert items + health == result.started, (items, health, result)
+    assert abs(items - health) <= 1, (items, health)

@@ -22,6 +22,7 @@ from sloverify._exceptions import HarnessError, InputError
 from sloverify.adapters.clock import SystemClock
 from sloverify.adapters.faults import Fault
 from sloverify.adapters.locust_traffic import LocustTraffic, scenario_file
+from sloverify.adapters.openload import OpenTraffic
 from sloverify.adapters.prometheus import PrometheusClient, finite
 from sloverify.adapters.runtime.stackrun import StackRun, synthetic_file
 from sloverify.adapters.toxiproxy import ATTRIBUTES, Stream, Toxic, ToxicType
@@ -230,14 +231,20 @@ def _openapi_gets(run: StackRun) -> list[str]:
     return urls
 
 
-def _traffic(run: StackRun, plan: Plan) -> HttpTraffic | LocustTraffic:
-    """The experiment's locust scenario if it names one that exists, else the stopgap load."""
+def _traffic(run: StackRun, plan: Plan) -> HttpTraffic | LocustTraffic | OpenTraffic:
+    """The experiment's locust scenario if it names one that exists, else GETs: at the
+    experiment's fixed rate (open model) when it sets one, else the closed-loop stopgap."""
     t = plan.experiment.traffic
     locustfile = scenario_file(t.scenario) if t.scenario else None
+    longest = plan.run_seconds(plan.warm_up + plan.experiment.fault_span) * 4 + 120
+    if locustfile is None and t.rate is not None:
+        urls = _urls(run, plan)
+        if not urls:
+            raise HarnessError("no parameterless GET endpoint to send traffic to")
+        return OpenTraffic(urls, t.rate, longest)
     if locustfile is None:
         return HttpTraffic(_urls(run, plan))
     targets = {s.name: run.url(s.name) for s in run.stack.spec.services if s.http}
-    longest = plan.run_seconds(plan.warm_up + plan.experiment.fault_span) * 4 + 120
     return LocustTraffic(
         locustfile,
         targets,
@@ -246,6 +253,7 @@ def _traffic(run: StackRun, plan: Plan) -> HttpTraffic | LocustTraffic:
         longest,
         run.run.path / "locust",
         run.supervisor.ctx.tools,
+        rate=t.rate,
     )
 
 

@@ -36,12 +36,14 @@ class LocustTraffic:
         max_seconds: float,
         out_dir: Path,
         tools: Tools,
+        rate: float | None = None,
     ) -> None:
         self.options = LoadOptions(
             locustfile=locustfile,
             shape=Shape.LOAD,
             out_dir=out_dir,
             users=users,
+            rate=rate,  # the users' shared pace (None: one request a second each)
             scale=scale,
             base_seconds=max_seconds * float(scale),
             targets=dict(targets),

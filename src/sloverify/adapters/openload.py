@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,12 +54,12 @@ class _Tally:
     lateness: list[float] = field(default_factory=list)
 
 
-def run_open(opts: OpenOptions) -> OpenModelResult:
-    """Run the open model to its end (bounded: ``seconds`` plus one request timeout)."""
-    return asyncio.run(_run(opts))
+def run_open(opts: OpenOptions, stop: threading.Event | None = None) -> OpenModelResult:
+    """Run the open model to its end or to ``stop`` (bounded: ``seconds`` plus one timeout)."""
+    return asyncio.run(_run(opts, stop or threading.Event()))
 
 
-async def _run(opts: OpenOptions) -> OpenModelResult:
+async def _run(opts: OpenOptions, stop: threading.Event) -> OpenModelResult:
     loop = asyncio.get_running_loop()
     tally, slots = _Tally(), asyncio.Semaphore(opts.max_in_flight)
     total = max(1, int(opts.rate * opts.seconds))
@@ -74,6 +75,8 @@ async def _run(opts: OpenOptions) -> OpenModelResult:
         for i in range(total):
             due = t0 + i / opts.rate
             await asyncio.sleep(max(0.0, due - loop.time()))
+            if stop.is_set():
+                break
             if tally.waiting >= opts.max_backlog:
                 tally.dropped += 1
                 continue
@@ -153,3 +156,31 @@ def _pct(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class OpenTraffic:
+    """An experiment's open-model load in a background thread, from ``start`` to ``stop``."""
+
+    def __init__(self, urls: Sequence[str], rate: float, max_seconds: float) -> None:
+        # Absolute URLs as paths: httpx sends an absolute URL as is, past the base URL.
+        self.options = OpenOptions(url=urls[0], paths=tuple(urls), rate=rate, seconds=max_seconds)
+        self.result: OpenModelResult | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the schedule; a second start while it runs does nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="sloverify-open", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.result = run_open(self.options, self._stop)
+
+    def stop(self) -> None:
+        """Stop starting requests and wait for those under way (one request timeout)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.options.timeout + 5.0)

@@ -279,6 +279,11 @@ class Traffic(Frozen):
 
     scenario: str | None = None
     users: int = Field(default=10, ge=1, le=1000)
+    # Requests per (real) second, whatever the stack answers: with a scenario, the users'
+    # shared pace; without, an open model. A budget's arithmetic (e x duration / period)
+    # holds only if a fault leaves the rate as the backfilled history had it, and closed-loop
+    # users send faster when a dependency fails fast (ARCHITECTURE.md).
+    rate: float | None = Field(default=None, gt=0, le=2000)
     probes: tuple[str, ...] = ()
 
 
