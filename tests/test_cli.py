@@ -159,3 +159,17 @@ def test_missing_file_is_bad_input(run_cli: Run) -> None:
     result = run_cli("lint", "stacks/nope/slo.yaml")
     assert result.code == 2
     assert "stacks/nope/slo.yaml" in result.err and "file not found" in result.err
+
+
+def test_load_finds_the_stacks_http_service() -> None:
+    from sloverify.cli.traffic import _service_url
+
+    known = {
+        "dvt-outbox-relay": "http://127.0.0.1:1",  # metrics only (http: false)
+        "dvt-engine": "http://127.0.0.1:2",
+        "processor": "http://127.0.0.1:3",
+        "producer-1": "http://127.0.0.1:4",
+    }
+    assert _service_url("dvt", known, None) == "http://127.0.0.1:2"
+    assert _service_url("ca3", known, None) == "http://127.0.0.1:3"
+    assert _service_url("dvt", known, "dvt-outbox-relay") == "http://127.0.0.1:1"

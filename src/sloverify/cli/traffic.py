@@ -338,11 +338,14 @@ def _service_url(stack: str | None, known: Mapping[str, str], service: str | Non
         if service not in known:
             raise InputError(f"--service {service!r} is not running; known: {sorted(known)}")
         return known[service]
-    candidates = [n for n in known if stack and n.startswith(stack)]
-    if not candidates and stack and (STACKS / stack / "stack.yaml").is_file():
-        # Services need not carry the stack's name (ca3's are processor and producers).
+    candidates: list[str] = []
+    if stack and (STACKS / stack / "stack.yaml").is_file():
+        # The stack's HTTP services first: names need not carry the stack's (ca3's processor),
+        # and those that do need not serve HTTP (dvt-worker, dvt-projection: metrics only).
         spec = load_stack(STACKS / stack / "stack.yaml").spec
         candidates = [s.name for s in spec.services if s.http and s.name in known]
+    if not candidates:
+        candidates = [n for n in known if stack and n.startswith(stack)]
     if not candidates:
         raise InputError("name the service with --service, or give --host URL")
     return known[sorted(candidates)[0]]
