@@ -173,3 +173,25 @@ def test_a_fired_budget_alert_does_not_keep_the_run_watching_for_its_reset() -> 
     assert any(isinstance(e, PhaseStarted) and e.phase is Phase.RECOVERY for e in events)
     started = {e.phase: e.at for e in events if isinstance(e, PhaseStarted)}
     assert started[Phase.TEARDOWN] - started[Phase.RECOVERY] < 60
+
+
+def test_a_30d_budget_window_of_a_ramped_sli_sees_an_hour_long_fault() -> None:
+    # Averaging the base SLI at a few points across 30 days missed an hour's outage: the
+    # simulated ticket never fired where the theory (and Prometheus) says 45.7m.
+    plan = plan_of(
+        FAST_BURN,
+        (
+            (
+                "  - {expect: fires, alert: MaestroApiAvailabilityFastBurn}\n",
+                "  - {expect: fires, alert: MaestroApiAvailabilityBelowObjective}\n",
+            ),
+            ("toxicity: 0.3", "toxicity: 1.0"),
+            ("duration: 20m", "duration: 60m"),
+        ),
+    )
+    _, events, _ = run_sim(plan)
+    below = next(v.verdict for v in _verdicts(events) if "BelowObjective" in v.verdict.label)
+    assert below.status is Status.PASS, below.reason
+    values = below.evidence.values
+    fired, deadline = values["fired_after"], values["deadline_prometheus"]
+    assert fired is not None and deadline is not None and 45 < fired <= deadline
