@@ -53,10 +53,16 @@ def error_ratio(sli: SLI) -> ErrorRatio:
     if kind is SLIKind.EVENTS:
         assert sli.events is not None
         ev = sli.events
+        total = f"({ev.total_query})"
+        if WINDOW_PLACEHOLDER not in ev.total_query:
+            # A base series is averaged over windows up to the period: one 0/0 (a scrape gap,
+            # no traffic for a moment) recorded as NaN would make every window containing it
+            # NaN, a 30d budget window for 30 days. No requests record no sample instead.
+            total = f"({total} > 0)"
         expr = (
-            f"({ev.error_query})\n/\n({ev.total_query})"
+            f"({ev.error_query})\n/\n{total}"
             if ev.error_query is not None
-            else f"1 - (\n({ev.good_query})\n/\n({ev.total_query})\n)"
+            else f"1 - (\n({ev.good_query})\n/\n{total}\n)"
         )
         return _windowed_or_base(expr)
     if kind is SLIKind.RAW:
