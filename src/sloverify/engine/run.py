@@ -180,9 +180,10 @@ class _Run:
     def baseline(self) -> None:
         self.phase(Phase.BASELINE)
         self.rec.poll()
-        missing = [
-            c.target.signal for c in self.plan.claims if self.rec.latest(c.target.signal) is None
-        ]
+        # A witnessed claim's own SLI may read nothing (that is what it proves): its witness
+        # must have data instead.
+        signals = [(c.witness or c.target).signal for c in self.plan.claims]
+        missing = [s for s in signals if self.rec.latest(s) is None]
         if missing:
             raise _Abort(f"no data before the fault: {missing[0]} returned nothing")
         poll = self.rec.polls[-1] if self.rec.polls else None

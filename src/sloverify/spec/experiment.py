@@ -226,6 +226,10 @@ class Silent(AlertRef):
     """The alert never fires (nor notifies) from the fault's start to the end of recovery."""
 
     expect: Literal[ExpectKind.SILENT]
+    # Another SLO whose error ratio must move during the fault. For an alert whose own SLI
+    # reads no data (lint SLO006: a label its exporter does not emit), silence is otherwise
+    # vacuous: the witness (the corrected SLI) shows the fault was there to be seen.
+    witness: str | None = None
 
 
 class Resolves(AlertRef):

@@ -8,7 +8,7 @@ so a deadline is missed only when a poll after it still shows the old state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sloverify.rules.theory import Fault, peak_share
 from sloverify.spec.experiment import (
@@ -43,6 +43,7 @@ class Measured:
     start: float
     end: float
     samples: int
+    onset: float = 0.0  # run seconds the first errors came later than the pipeline explains
 
 
 def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
@@ -53,7 +54,34 @@ def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
     before = obs.points(target.signal, obs.fault_start - settle, obs.fault_start)
     baseline = steady_mean(before, obs.fault_start - settle, obs.fault_start) or 0.0
     e = steady_mean(points, start, obs.fault_end)
-    return Measured(target.signal, e, baseline, start, obs.fault_end, len(points))
+    onset = _onset(plan, target, obs, baseline, e)
+    return Measured(target.signal, e, baseline, start, obs.fault_end, len(points), onset)
+
+
+def _onset(
+    plan: Plan, target: SLOTarget, obs: Observations, baseline: float, e: float | None
+) -> float:
+    # Request latencies are real seconds at any time scale: a dependency that fails by timing
+    # out (ca3's MongoDB client gives up after 0.8 s) counts its first errors that late, which
+    # at k=60 is most of a minute of logical time the theory's step fault does not have. The
+    # deadline starts when the signal first shows a tenth of the step, less what any first
+    # sample waits for (a scrape, the recording evaluation, a poll); never before the fault.
+    if e is None or e <= baseline:
+        return 0.0
+    level = baseline + (e - baseline) / 10
+    moved = next(
+        (
+            p.at
+            for p in obs.points(target.signal, obs.fault_start, obs.fault_end)
+            if p.value > level
+        ),
+        None,
+    )
+    if moved is None:
+        return 0.0
+    d = plan.delays
+    seen = (d.scrape.seconds + d.evaluation.seconds) / float(plan.scale) + plan.tick
+    return max(0.0, moved - obs.fault_start - seen)
 
 
 def judge(plan: Plan, obs: Observations) -> tuple[Verdict, ...]:
@@ -126,11 +154,14 @@ def _fires(
         ramp=claim.target.ramp,
         baseline=m.baseline,
     )
+    if d.prometheus is not None and d.receiver is not None and m.onset > 0:
+        d = replace(d, prometheus=d.prometheus + m.onset, receiver=d.receiver + m.onset)
     fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
     quiet = last_other(obs, claim, AlertState.FIRING, obs.fault_start, fired)
     receiver = e.receiver or claim.alert.severity
     noted = notified(obs, claim, receiver, obs.fault_start)
     values |= {
+        "fault_onset": m.onset,
         "theory_fires_after": d.theory,
         "deadline_prometheus": d.prometheus,
         "deadline_receiver": d.receiver,
@@ -164,6 +195,8 @@ def _fires(
         )
         return verdict(claim, Status.FAIL, why, *args)
     why = f"fired after {fired - obs.fault_start:.2f}s (deadline {d.prometheus:.2f}s)"
+    if m.onset > 0:
+        why += f", the first errors {m.onset:.2f}s late"
     if e.at_receiver and noted is not None:
         why += f", {receiver!r} notified after {noted - obs.fault_start:.2f}s (deadline {d.receiver:.2f}s)"
     return verdict(claim, Status.PASS, why, *args)
@@ -190,6 +223,8 @@ def _silent(
     if not polls:
         return verdict(claim, Status.INCONCLUSIVE, "no alert state read after the fault began")
     why = f"silent in {len(polls)} polls over {obs.until - obs.fault_start:.2f}s"
+    if claim.witness is not None:
+        return _witnessed(plan, claim, claim.witness, obs, m, values, why)
     if claim.alert.conditions:
         # Silence proves something only if the fault moved the SLI: a fault that caused no
         # errors would keep any alert silent, right or wrong.
@@ -202,7 +237,8 @@ def _silent(
             return verdict(
                 claim,
                 Status.INCONCLUSIVE,
-                f"{why}, but {moved}: the fault did not move the SLI, so silence proves nothing",
+                f"{why}, but {moved}: the fault did not move the SLI, so silence proves nothing"
+                + ("" if m.error_ratio is not None else " (an SLI with no data: name a witness)"),
                 queries,
                 values,
                 obs,
@@ -215,6 +251,43 @@ def _silent(
         values["share_of_threshold"] = share
         if share is not None:
             why += f", its windows peaking at {share:.2f}x its threshold"
+    return verdict(claim, Status.PASS, why, queries, values, obs)
+
+
+def _witnessed(
+    plan: Plan,
+    claim: Claim,
+    witness: SLOTarget,
+    obs: Observations,
+    m: Measured,
+    values: dict[str, float | None],
+    why: str,
+) -> Verdict:
+    # Silence of an alert whose own SLI may be blind (lint SLO006) proves something only if
+    # another SLO, the witness, saw the fault: then the alert stayed silent through errors it
+    # was written to see, and how far past its threshold they would have put it is evidence.
+    assert claim.alert is not None
+    w = measure(plan, witness, obs)
+    own = "no data" if m.error_ratio is None else f"{m.error_ratio:.4g}"
+    values |= {
+        "witness_error_ratio": w.error_ratio,
+        "witness_baseline": w.baseline,
+        "witness_samples": float(w.samples),
+    }
+    queries = (m.query, w.query)
+    if w.error_ratio is None or w.error_ratio <= w.baseline:
+        moved = "no data" if w.error_ratio is None else f"{w.error_ratio:.4g}, not above baseline"
+        why += f", but its witness {witness.slo.name} measured {moved}: silence proves nothing"
+        return verdict(claim, Status.INCONCLUSIVE, why, queries, values, obs)
+    fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
+    fault = Fault(min(w.error_ratio, 1.0), fault_s, min(w.baseline, 1.0))
+    share = peak_share(claim.alert, fault, claim.target.ramp)
+    values["witness_share_of_threshold"] = share
+    why += (
+        f" while its witness {witness.slo.name} measured e={w.error_ratio:.4g} (its own SLI: {own})"
+    )
+    if share is not None:
+        why += f", which would have put its windows at {share:.2f}x its threshold"
     return verdict(claim, Status.PASS, why, queries, values, obs)
 
 

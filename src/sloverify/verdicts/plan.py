@@ -75,6 +75,7 @@ class Claim:
     target: SLOTarget
     alert: ResolvedAlert | None = None
     query: str = ""  # the series it reads, beside the signal
+    witness: SLOTarget | None = None  # a silent claim's witness SLO (Silent.witness)
 
     @property
     def label(self) -> str:
@@ -131,6 +132,7 @@ class Plan:
     def queries(self) -> dict[str, str]:
         """Every query to poll, keyed by itself (keys are what observations store)."""
         exprs = [c.target.signal for c in self.claims] + [c.query for c in self.claims]
+        exprs += [c.witness.signal for c in self.claims if c.witness]
         exprs += [g.query for g in self.guards]
         return {q: q for q in dict.fromkeys(exprs) if q}
 
@@ -226,8 +228,11 @@ def _claim(
 ) -> Claim:
     if isinstance(e, Fires | Silent | Resolves):
         target, alert = _alert(e, targets, loaded, (*path, "alert"))
+        witness = None
+        if isinstance(e, Silent) and e.witness is not None:
+            witness = _slo(e.witness, targets, loaded.locate, (*path, "witness"))
         if alert.query is None:
-            return Claim(i, e, target, alert)
+            return Claim(i, e, target, alert, witness=witness)
         # A free-query alert is timed from its own query: the engine polls it.
         scale = loaded.experiment.time_scale
         return Claim(i, e, target, alert, query=query_alert_expr(alert, scale))
