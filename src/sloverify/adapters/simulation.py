@@ -7,7 +7,10 @@ scrape and an evaluation late, honour ``for``, and notify their severity's recei
 ``group_wait``. A free query (a restart count, a lag) is modelled as past its alert's threshold while a fault
 of effect over one half is on or was on within the alert's window (a count over a window
 remembers a crash for the whole window). ``broken`` alerts never fire (an experiment against them must fail);
-``prometheus_down`` makes every query fail (judging must be inconclusive).
+Under kill faults a free query counts the kills in its window (each weighted by its effect),
+as a restart counter's increase would. ``prometheus_down`` makes every query fail (judging must be inconclusive). A ``blind`` SLO
+(its SLI selects a label its exporter does not emit: lint SLO006) has no data at all, so its
+alerts never fire, as on a live stack.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sloverify.rules.alerts import ResolvedAlert
 from sloverify.spec import Duration, Op
 from sloverify.spec.experiment import (
     FaultSpec,
+    KillFault,
     LatencyToxic,
     ProxyDisabledFault,
     ResetPeerToxic,
@@ -70,6 +74,7 @@ class SimulatedStack:
     effect: Callable[[FaultSpec], float] = default_effect
     baseline: float = 0.0
     broken: frozenset[str] = frozenset()
+    blind: frozenset[str] = frozenset()  # sloth ids of SLOs whose SLI returns no data
     prometheus_down: bool = False
     segments: list[tuple[str, _Segment]] = field(default_factory=list)
     log: list[str] = field(default_factory=list)  # "apply name", "remove name": for tests
@@ -79,10 +84,14 @@ class SimulatedStack:
     _notes: list[Notification] = field(default_factory=list)
     _queries: dict[str, tuple[SLOTarget, Duration | None]] = field(default_factory=dict)
     _alert_queries: dict[str, ResolvedAlert] = field(default_factory=dict)
+    # When each kill was applied, and what it counts (its effect: 1 unless a test weakens it).
+    _kills: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for c in self.plan.claims:
             self._register(c.target)
+            if c.witness is not None:
+                self._register(c.witness)
             if c.alert is not None and c.alert.query is not None:
                 self._alert_queries[c.query] = c.alert
         for g in self.plan.guards:
@@ -143,10 +152,15 @@ class SimulatedStack:
         return area / w
 
     def query_value(self, alert: ResolvedAlert, t: float) -> float:
-        """A query alert's query at t: past its threshold while its window holds a strong fault."""
+        """A query alert's query at t: past its threshold while its window holds a strong fault.
+
+        Under kill faults the query is a restart counter's increase: the kills in its window.
+        """
         q = alert.query
         assert q is not None
         w = q.window.seconds / self._k()
+        if self._kills:
+            return float(sum(weight for at, weight in self._kills if t - w < at <= t))
         share = max(
             [self.baseline]
             + [s.ratio for _, s in self.segments if s.on <= t and (s.off is None or s.off > t - w)]
@@ -155,6 +169,8 @@ class SimulatedStack:
         return q.value + sign * (2 * share - 1) * max(abs(q.value), 1.0)
 
     def _holds(self, target: SLOTarget, alert: ResolvedAlert, t: float) -> bool:
+        if target.sloth_id in self.blind:
+            return False
         if alert.query is not None:
             return alert.query.op.holds(self.query_value(alert, t), alert.query.value)
         return any(
@@ -173,7 +189,7 @@ class SimulatedStack:
             t = self.clock.now() - self.plan.delays.scrape.seconds / self._k()
             return (self.query_value(self._alert_queries[expr], t),)
         known = self._queries.get(expr)
-        if known is None:
+        if known is None or known[0].sloth_id in self.blind:
             return ()
         return (self.value(known[0], known[1], self.clock.now()),)
 
@@ -225,6 +241,8 @@ class SimulatedStack:
     def apply(self, fault: FaultSpec, scale: Fraction) -> str:
         """Faults.apply."""
         self.log.append(f"apply {fault.name}")
+        if isinstance(fault, KillFault):
+            self._kills.append((self.clock.now(), self.effect(fault)))
         self.segments.append((fault.name, _Segment(self.effect(fault), self.clock.now())))
         return f"sim-{fault.name}"
 

@@ -22,6 +22,7 @@ from sloverify._exceptions import InputError, SpecError, SpecErrors
 from sloverify.adapters.clock import SystemClock
 from sloverify.adapters.journal import JOURNAL, Journal, read_journal, write_atomic
 from sloverify.adapters.locust import SCENARIOS
+from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.runtime.config import EVALUATION_INTERVAL, GROUP_WAIT, SCRAPE_INTERVAL
 from sloverify.adapters.runtime.registry import runs_root
 from sloverify.adapters.runtime.stackrun import STACKS
@@ -32,6 +33,8 @@ from sloverify.engine.run import run_experiment
 from sloverify.reports.coverage import Coverage, coverage_table
 from sloverify.reports.progress import Progress
 from sloverify.reports.render import Format, render
+from sloverify.rules.lint import Finding, LintContext, blind_slis
+from sloverify.rules.queries import inspect_spec
 from sloverify.spec import LoadedSpec, load_spec
 from sloverify.spec.experiment_loader import LoadedExperiment, load_experiment
 from sloverify.spec.stack import load_stack
@@ -139,6 +142,20 @@ def _check_traffic(loaded: LoadedExperiment) -> None:
             )
 
 
+def blind_of(specs: Sequence[LoadedSpec]) -> dict[tuple[str, str], Finding]:
+    """The SLOs of ``specs`` whose SLI reads no data (lint SLO006), keyed by (service, SLO)."""
+    inspector = GoInspector()
+    facts = {str(ls.path): inspect_spec(ls, inspector) for ls in specs}
+    return blind_slis(LintContext(tuple(specs), facts))
+
+
+def _blind_ids(plan: Plan) -> frozenset[str]:
+    # What the simulated stack must answer with no data, as the live stack would.
+    blind = blind_of(specs_of(plan.loaded))
+    targets = [t for c in plan.claims for t in (c.target, c.witness) if t is not None]
+    return frozenset(t.sloth_id for t in targets if (t.service, t.slo.name) in blind)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """A finished chaos run: its folder and status."""
@@ -193,7 +210,7 @@ def _one(plan: Plan, dry_run: bool, emit: Callable[[Event], None]) -> Status:
 def open_ports(plan: Plan, dry_run: bool, emit: Callable[[Event], None]) -> Iterator[Ports]:
     """The engine's ports: a simulated stack, or a live one (its stages journaled)."""
     if dry_run:
-        yield simulated_ports(SimulatedStack(plan))
+        yield simulated_ports(SimulatedStack(plan, blind=_blind_ids(plan)))
         return
     from sloverify.adapters.live import live_ports  # only a live run needs the runtime
 
@@ -271,7 +288,8 @@ def register(cli: click.Group, out: Console) -> None:
         specs = {n: [load_spec(p) for p in _specs_of(n, ())] for n in names}
         plans = load_plans(files) if files else []
         result = execute(plans, dry_run, out) if plans else None
-        cov = Coverage.build(specs, read_journal(result.folder / JOURNAL) if result else ())
+        blind = {k: f for loaded in specs.values() for k, f in blind_of(loaded).items()}
+        cov = Coverage.build(specs, read_journal(result.folder / JOURNAL) if result else (), blind)
         out.print(coverage_table(cov))
         statuses = [result.status] if result else []
         if cov.missing:

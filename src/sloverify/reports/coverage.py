@@ -1,5 +1,10 @@
 """The coverage table of ``sloverify verify``: for every alert of every spec, the experiments that
-proved it fires and the ones that proved it stays silent (passed verdicts only)."""
+proved it fires and the ones that proved it stays silent (passed verdicts only).
+
+An alert over a blind SLI (lint SLO006: its selector names a label or metric the exporter does
+not emit) cannot fire at any fault: its "fires" cell says so, with the finding, instead of
+MISSING, and it still needs an experiment proving it stays silent (with a witness).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from rich.table import Table
 from sloverify.engine.events import Event
 from sloverify.reports.record import fold
 from sloverify.rules.alerts import resolve_alerts
+from sloverify.rules.lint import Finding
 from sloverify.spec import LoadedSpec
 from sloverify.verdicts.model import Status
 
@@ -26,6 +32,7 @@ class Row:
     fires: list[str] = field(default_factory=list)
     silent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # experiments whose claim about it failed
+    unprovable: str = ""  # why no experiment can make it fire (its SLI's lint finding)
 
 
 @dataclass
@@ -37,17 +44,28 @@ class Coverage:
     @property
     def missing(self) -> list[Row]:
         """Rows with no passed proof one way or the other."""
-        return [r for r in self.rows if not r.fires or not r.silent]
+        return [r for r in self.rows if not (r.fires or r.unprovable) or not r.silent]
 
     @classmethod
-    def build(cls, specs: Mapping[str, Sequence[LoadedSpec]], events: Sequence[Event]) -> Coverage:
-        """Rows for every alert of the specs, filled from a run's verdicts."""
+    def build(
+        cls,
+        specs: Mapping[str, Sequence[LoadedSpec]],
+        events: Sequence[Event],
+        blind: Mapping[tuple[str, str], Finding] | None = None,
+    ) -> Coverage:
+        """Rows for every alert of the specs, filled from a run's verdicts.
+
+        ``blind``: SLOs whose SLI reads no data, keyed by (service, SLO name) (lint's
+        ``blind_slis``); their alerts are unprovable, not missing, in the "fires" column.
+        """
         rows: list[Row] = []
         for stack, loaded in specs.items():
             for ls in loaded:
-                for i in range(len(ls.spec.slos)):
+                for i, slo in enumerate(ls.spec.slos):
+                    finding = (blind or {}).get((ls.spec.service, slo.name))
+                    why = f"{finding.id}: {_short(finding.message)}" if finding else ""
                     for a in resolve_alerts(ls.spec, i):
-                        rows.append(Row(stack, ls.spec.service, a.name, a.severity))
+                        rows.append(Row(stack, ls.spec.service, a.name, a.severity, unprovable=why))
         run = fold(events)
         for exp in run.experiments:
             claims = {c.index: c for c in exp.planned.claims}
@@ -76,8 +94,15 @@ def coverage_table(cov: Coverage) -> Table:
             r.stack,
             r.alert,
             r.severity,
-            ", ".join(r.fires) or "[red]MISSING[/red]",
+            ", ".join(r.fires)
+            or (f"[yellow]unprovable ({r.unprovable})[/yellow]" if r.unprovable else "")
+            or "[red]MISSING[/red]",
             ", ".join(r.silent) or "[red]MISSING[/red]",
             ", ".join(r.failed),
         )
     return t
+
+
+def _short(message: str) -> str:
+    # The finding without its "service/slo: " prefix: the row already names the alert.
+    return message.split(": ", 1)[-1]

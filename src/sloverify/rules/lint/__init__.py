@@ -39,4 +39,19 @@ def run_lint(ctx: LintContext) -> list[Finding]:
     return sorted(findings, key=lambda f: (str(f.location.path), f.location.line or 0, f.id))
 
 
-__all__ = ["Finding", "LintContext", "SLORef", "Severity", "run_lint"]
+def blind_slis(ctx: LintContext) -> dict[tuple[str, str], Finding]:
+    """SLOs whose SLI reads no data, keyed by (service, SLO name): SLO006 on the SLI's queries.
+
+    A metric or label the exporter does not emit makes the selector match nothing, so no
+    fault can fire the SLO's alerts (SLO006 on the document's text alone does not count).
+    """
+    out: dict[tuple[str, str], Finding] = {}
+    for ref in ctx.slos():
+        prefix = f"slos[{ref.index}].sli"
+        for f in exporter_labels(ref):
+            if f.location.field.startswith(prefix):
+                out.setdefault((ref.loaded.spec.service, ref.slo.name), f)
+    return out
+
+
+__all__ = ["Finding", "LintContext", "SLORef", "Severity", "blind_slis", "run_lint"]
