@@ -104,6 +104,7 @@ def test_all_five_documents_are_encoded() -> None:
         "agentmesh/slo.yaml",
         "dvt/slo.yaml",
         "ca3/slo.yaml",
+        "ca3/slo-corrected.yaml",  # 004's SLO-1 with its SLO005/SLO006 errors fixed
     }
 
 
