@@ -131,12 +131,7 @@ def _sli_rules(
 ) -> tuple[RecordingRule, ...]:
     rules: list[RecordingRule] = []
     if not ratio.windowed:
-        # 0/0 (no request in the fixed range) is NaN, and avg_over_time over a window holding
-        # one NaN is NaN: every window alert would be blind for a whole window after any idle
-        # moment (ca3, live: the 1h alert fired 28 s after an outage, once the NaN from before
-        # traffic started left its window). "> -Inf" keeps every number and drops NaN.
-        base = f"(\n{ratio.base(scale)}\n) > -Inf"
-        rules.append(RecordingRule("slo:sli_error:ratio_base", base, dict(series)))
+        rules.append(RecordingRule("slo:sli_error:ratio_base", ratio.base(scale), dict(series)))
     for w in windows:
         if ratio.windowed:
             expr = ratio.over(w, scale)
