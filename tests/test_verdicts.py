@@ -162,3 +162,13 @@ def test_a_change_between_two_polls_straddling_the_deadline_is_not_a_miss() -> N
     assert fires.evidence.values["last_quiet_poll_after"] == 2.0
     assert fires.status is Status.FAIL  # no notification reached the receiver
     assert "receiver 'page' got no notification" in fires.reason
+
+
+def test_a_baseline_over_a_quiet_budget_alerts_threshold_does_not_make_its_deadline_zero() -> None:
+    # Live: a few slow requests just before the fault put the 5m latency window over the 5%
+    # alert's 30d threshold (0.00025); the alert was quiet, so its 30d window was not. The
+    # deadline must be the time from an empty budget (10.8m at e=1), not 0.
+    cond = Condition((_D("30d"),), 0.00025, factor=0.05, budget="0.005")
+    alert = ResolvedAlert("L", AlertKind.BUDGET_CONSUMED, "warning", _D("0s"), {}, {}, (cond,))
+    d = fire_deadline(alert, 1.0, 3600.0, scale=Fraction(60), delays=Delays(), baseline=0.003)
+    assert d.theory == pytest.approx(30 * 86400 * 0.00025, rel=1e-6)

@@ -71,6 +71,11 @@ def fire_deadline(
     """
     fault = Fault(min(error_ratio, 1.0), None, min(baseline, 1.0))
     fires = alert_timing(alert, fault, ramp).fires_after
+    if fires is not None and baseline > 0 and fires <= alert.for_.seconds:
+        # The baseline (the shortest window just before the fault) is over the threshold,
+        # yet the baseline check saw the alert quiet: its long windows (a 30d budget) were
+        # under it. A baseline of 0 gives the latest time it can fire: the honest deadline.
+        fires = alert_timing(alert, Fault(fault.error_ratio, None, 0.0), ramp).fires_after
     if fires is None or fires > fault_seconds:
         return FireDeadline(fires, None, None)
     k = float(scale)
