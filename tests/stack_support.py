@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -79,3 +80,29 @@ def run_schemathesis(openapi_url: str, folder: Path, max_examples: int, seed: in
     assert summary["failures"] == [] and summary["errors"] == [], proc.stdout[-4000:]
     assert cases > 0
     return cases
+
+
+def value(run: StackRun, expr: str) -> float:
+    """The first sample's value of an instant query, NaN when it returns nothing."""
+    samples = run.prometheus.query(expr)
+    return samples[0].value if samples else math.nan
+
+
+def at_least(run: StackRun, expr: str, floor: float, timeout: float = 30.0) -> float:
+    """The expression's value once Prometheus reads it at ``floor`` or more (asserted)."""
+    samples = run.prometheus.wait_for(
+        expr, lambda s: bool(s) and s[0].value >= floor, timeout=timeout
+    )
+    got = samples[0].value if samples else math.nan
+    assert got >= floor, f"{expr}: {got} after {timeout}s, expected >= {floor}"
+    return got
+
+
+def at_most(run: StackRun, expr: str, ceiling: float, timeout: float = 30.0) -> float:
+    """The expression's value once Prometheus reads it at ``ceiling`` or less (asserted)."""
+    samples = run.prometheus.wait_for(
+        expr, lambda s: bool(s) and s[0].value <= ceiling, timeout=timeout
+    )
+    got = samples[0].value if samples else math.nan
+    assert got <= ceiling, f"{expr}: {got} after {timeout}s, expected <= {ceiling}"
+    return got

@@ -8,7 +8,6 @@ empty, and explained by lint (SLO006).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import signal
@@ -29,7 +28,7 @@ from sloverify.rules.lint import LintContext, run_lint
 from sloverify.rules.queries import spec_queries
 from sloverify.spec.loader import load_spec
 from tests.conftest import STACKS
-from tests.stack_support import drive, run_schemathesis, stack_fixture
+from tests.stack_support import at_least, drive, run_schemathesis, stack_fixture, value
 
 SPEC = STACKS / "ca3" / "slo.yaml"
 
@@ -104,27 +103,12 @@ FREEZE = 6.0  # seconds a Kafka edge stays frozen
 RESTARTS = 'kube_pod_container_status_restarts_total{namespace="app",pod="processor-0",container="processor"}'
 
 
-def _value(run: StackRun, expr: str) -> float:
-    samples = run.prometheus.query(expr)
-    return samples[0].value if samples else math.nan
-
-
-def _at_least(run: StackRun, expr: str, floor: float, timeout: float = 30.0) -> float:
-    """The expression's value once it reaches ``floor`` (asserted)."""
-    samples = run.prometheus.wait_for(
-        expr, lambda s: bool(s) and s[0].value >= floor, timeout=timeout
-    )
-    value = samples[0].value if samples else math.nan
-    assert value >= floor, f"{expr}: {value} after {timeout}s, expected >= {floor}"
-    return value
-
-
 @pytest.fixture(scope="module")
 def traffic(ca3: StackRun) -> list[int]:
     # Scraped before the API traffic: a series' first sample must precede its increments.
-    assert _at_least(ca3, 'sum(up{job=~"processor|producers"})', 2) == 2
+    assert at_least(ca3, 'sum(up{job=~"processor|producers"})', 2) == 2
     # The pipeline flows: every GPU has a latest sample in MongoDB.
-    _at_least(ca3, PROCESSED, 40)
+    at_least(ca3, PROCESSED, 40)
     url = ca3.url("processor")
     deadline = time.monotonic() + 20
     while len(httpx.get(f"{url}/gpu/info", trust_env=False).json()["gpus"]) < 4:
@@ -132,7 +116,7 @@ def traffic(ca3: StackRun) -> list[int]:
         time.sleep(0.2)
     codes = drive(url, ["/health", "/gpu/info"], seconds=6, max_requests=120)
     assert codes and set(codes) == {200}, codes
-    _at_least(ca3, REQUESTS, len(codes))
+    at_least(ca3, REQUESTS, len(codes))
     return codes
 
 
@@ -218,7 +202,7 @@ def test_a_frozen_mongo_edge_becomes_lag_then_catch_up(ca3: StackRun, traffic: l
     # backlog is written: processed reaches produced, and the backlog's e2e latency shows.
     url = ca3.url("processor")
     over_10s = 'sum(app_e2e_latency_seconds_count) - sum(app_e2e_latency_seconds_bucket{le="10.0"})'
-    slow0 = _value(ca3, over_10s)
+    slow0 = value(ca3, over_10s)
     freeze = Toxic(name="freeze", attributes=TimeoutAttributes(timeout=0))
     fault = ca3.faults.apply_toxic(ca3.toxiproxy_url, "processor-mongo", freeze)
     started = time.monotonic()
@@ -235,10 +219,10 @@ def test_a_frozen_mongo_edge_becomes_lag_then_catch_up(ca3: StackRun, traffic: l
         assert lagging and lagging[0].value < 0.9, lagging
         print(f"ca3: frozen processor-mongo -> processed/produced [1m] {lagging[0].value:.3f}")
         time.sleep(max(0.0, 12.0 - (time.monotonic() - started)))  # a backlog older than 10 s
-        produced = _at_least(ca3, PRODUCED, 1)
+        produced = at_least(ca3, PRODUCED, 1)
     finally:
         ca3.faults.remove(fault)
-    caught_up = _at_least(ca3, PROCESSED, produced, timeout=30)
+    caught_up = at_least(ca3, PROCESSED, produced, timeout=30)
     print(f"ca3: after the fault, processed {caught_up:.0f} >= produced {produced:.0f}")
     # Nothing was dropped: every token event Kafka held at the end of the fault is in MongoDB.
     end = _token_events_in_kafka(ca3)
@@ -247,9 +231,9 @@ def test_a_frozen_mongo_edge_becomes_lag_then_catch_up(ca3: StackRun, traffic: l
         time.sleep(0.5)
     assert end > 0 and stored == end, (stored, end)
     print(f"ca3: all {end} token events in Kafka are in MongoDB")
-    slow = _at_least(ca3, over_10s, slow0 + 1)
+    slow = at_least(ca3, over_10s, slow0 + 1)
     print(f"ca3: messages over SLO-3's 10 s: {slow - slow0:.0f}")
-    e2e_errors = _value(ca3, dict(SPEC_QUERIES)[("slos", 2, "sli", "latency")])
+    e2e_errors = value(ca3, dict(SPEC_QUERIES)[("slos", 2, "sli", "latency")])
     assert e2e_errors > 0, e2e_errors
     assert httpx.get(f"{url}/gpu/info", timeout=5.0, trust_env=False).status_code == 200
 
@@ -260,7 +244,7 @@ def test_a_frozen_kafka_edge_delays_messages_and_loses_none(
 ) -> None:
     # The processor's edge: it starves (lag), then catches up. The producers' edge: Kafka's
     # acknowledgements stop, the producer buffers and retries, and delivers all afterwards.
-    produced0, failed0 = _value(ca3, PRODUCED), _value(ca3, FAILED)
+    produced0, failed0 = value(ca3, PRODUCED), value(ca3, FAILED)
     freeze = Toxic(name="freeze", attributes=TimeoutAttributes(timeout=0))
     fault = ca3.faults.apply_toxic(ca3.toxiproxy_url, edge, freeze)
     try:
@@ -270,22 +254,22 @@ def test_a_frozen_kafka_edge_delays_messages_and_loses_none(
             )
             assert lagging and lagging[0].value < 0.95, lagging
         time.sleep(FREEZE)
-        acked_during = _value(ca3, PRODUCED) - produced0
+        acked_during = value(ca3, PRODUCED) - produced0
     finally:
         ca3.faults.remove(fault)
     if edge == "producers-kafka":
         assert acked_during < RATE * 2, acked_during  # a few in flight, then nothing
     # Every message sent during the freeze arrives, then is processed; none failed.
-    produced = _at_least(ca3, PRODUCED, produced0 + RATE * FREEZE * 0.8)
-    processed = _at_least(ca3, PROCESSED, produced)
+    produced = at_least(ca3, PRODUCED, produced0 + RATE * FREEZE * 0.8)
+    processed = at_least(ca3, PROCESSED, produced)
     print(
         f"ca3: frozen {edge} for {FREEZE:g} s -> produced {produced:.0f}, processed {processed:.0f}"
     )
-    assert _value(ca3, FAILED) == failed0
+    assert value(ca3, FAILED) == failed0
 
 
 def test_a_killed_processor_is_restarted_and_counted(ca3: StackRun, traffic: list[int]) -> None:
-    before = _value(ca3, RESTARTS)
+    before = value(ca3, RESTARTS)
     old = ca3.process("processor")
     os.kill(old.pid, signal.SIGKILL)
     samples = ca3.prometheus.wait_for(
@@ -302,10 +286,10 @@ def test_a_killed_processor_is_restarted_and_counted(ca3: StackRun, traffic: lis
         assert time.monotonic() < deadline, "the processor did not come back in 30 s"
         time.sleep(0.2)
     assert ca3.process("processor").pid != old.pid
-    restarts = _at_least(ca3, DOCUMENT_004["slo4-restarts"], 0.5)
+    restarts = at_least(ca3, DOCUMENT_004["slo4-restarts"], 0.5)
     print(f"ca3: SLO-4 increase(restarts[24h]) after one kill = {restarts:.2f}")
     # The restarted processor resumes from its committed offsets: the pipeline flows again.
-    _at_least(ca3, "sum(rate(app_processed_messages_total[5s]))", 1)
+    at_least(ca3, "sum(rate(app_processed_messages_total[5s]))", 1)
 
 
 def test_schemathesis_finds_nothing(ca3: StackRun, tmp_path: Path) -> None:

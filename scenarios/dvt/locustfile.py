@@ -15,8 +15,8 @@ service's one to one.
   and paused at once, read back, then resumed, one paced step after another.
 
 Every request is one the API answers 2xx on a healthy stack, so a healthy run has no
-failures: a projection is read only for runs submitted ``SETTLED`` seconds before (it is 404
-until the projection applied the run's first event), and only runs that cannot have
+failures: a projection is read only for runs submitted ``SETTLED`` seconds before (so it
+shows the run's events, not an empty read model), and only runs that cannot have
 completed are paused (a signal to a completed run is 409): the pause follows the submission
 in the same step, and that run has ``PAUSED_STEPS`` activities to go.
 

@@ -131,14 +131,18 @@ class SignalAccepted(BaseModel):
 
 
 class Projection(BaseModel):
-    """The read model of a run, built from the event bus (eventually consistent)."""
+    """The read model of a run, built from the event bus (eventually consistent).
+
+    A run the projection has not reached yet is there with ``events_applied`` 0 and no
+    status: the run exists, its read model lags (a 404 would say it does not exist).
+    """
 
     run_id: str
-    status: RunStatus
+    status: RunStatus | None
     version: int
     events_applied: int
-    last_event: str
-    updated_at: datetime
+    last_event: str | None
+    updated_at: datetime | None
 
 
 _RUN_COLUMNS = (
@@ -257,19 +261,20 @@ async def get_run(run_id: RunId) -> Run:
 
 @app.get(f"{PREFIX}/runs/{{run_id}}/projection", responses=NOT_FOUND | ERRORS)
 async def get_projection(run_id: RunId) -> Projection:
-    """A run's read model; 404 until the projection has applied its first event."""
+    """A run's read model (empty until the projection has applied the run's first event)."""
     async with pg(DATABASE_URL, "statestore") as conn:
         cur = await conn.execute(
-            "SELECT run_id, status, version, events_applied, last_event, updated_at"
-            " FROM dvt_run_views WHERE run_id = %s",
+            "SELECT r.id, v.status, coalesce(v.version, 0), coalesce(v.events_applied, 0),"
+            " v.last_event, v.updated_at"
+            " FROM dvt_runs r LEFT JOIN dvt_run_views v ON v.run_id = r.id WHERE r.id = %s",
             (run_id,),
         )
         row = await cur.fetchone()
     if row is None:
-        raise HTTPException(404, f"no projection of run {run_id!r} (yet)")
+        raise HTTPException(404, f"no run {run_id!r}")
     return Projection(
         run_id=row[0],
-        status=RunStatus(row[1]),
+        status=None if row[1] is None else RunStatus(row[1]),
         version=row[2],
         events_applied=row[3],
         last_event=row[4],
