@@ -215,6 +215,9 @@ def _kafka_properties(k: Kafka, logs: Path) -> str:
             f"log.dirs={logs}",
             "num.partitions=1",
             "offsets.topic.replication.factor=1",
+            # One partition, not 50: the first consumer group's lookup creates the offsets
+            # topic, and until 50 partitions load its commits fail with NotCoordinator.
+            "offsets.topic.num.partitions=1",
             "transaction.state.log.replication.factor=1",
             "transaction.state.log.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
