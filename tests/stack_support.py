@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -106,3 +107,22 @@ def at_most(run: StackRun, expr: str, ceiling: float, timeout: float = 30.0) -> 
     got = samples[0].value if samples else math.nan
     assert got <= ceiling, f"{expr}: {got} after {timeout}s, expected <= {ceiling}"
     return got
+
+
+def lint_findings(spec: Path) -> list[tuple[str, str]]:
+    """Lint's findings on one spec file, as (id, message) pairs."""
+    from sloverify.adapters.promql import GoInspector
+    from sloverify.cli.loading import load_all
+    from sloverify.rules.lint import LintContext, run_lint
+
+    loaded = load_all([spec], GoInspector())
+    return [(f.id, f.message) for f in run_lint(LintContext(loaded.specs, loaded.facts))]
+
+
+def assert_findings_announced(
+    spec: Path, findings: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    """Lint found exactly what the spec's ``LINT`` comments announce, and nothing else."""
+    text = spec.read_text(encoding="utf-8")
+    assert all(re.search(rf"LINT[^\n]*{i}", text) for i, _ in findings), findings
+    assert len(findings) == len(expected), findings

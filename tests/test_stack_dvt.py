@@ -10,7 +10,6 @@ fires on a handful of failed runs (SLO009, SLO003).
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +18,20 @@ import httpx
 import pytest
 
 from sloverify.adapters.prometheus import Sample, finite
-from sloverify.adapters.promql import GoInspector
 from sloverify.adapters.runtime.stackrun import StackRun
 from sloverify.adapters.toxiproxy import TimeoutAttributes, Toxic
-from sloverify.cli.loading import load_all
-from sloverify.rules.lint import LintContext, run_lint
 from sloverify.rules.queries import spec_queries
 from sloverify.spec.loader import load_spec
 from tests.conftest import STACKS
-from tests.stack_support import at_least, at_most, run_schemathesis, stack_fixture, value
+from tests.stack_support import (
+    assert_findings_announced,
+    at_least,
+    at_most,
+    lint_findings,
+    run_schemathesis,
+    stack_fixture,
+    value,
+)
 
 SPEC = STACKS / "dvt" / "slo.yaml"
 
@@ -41,8 +45,7 @@ EXPECTED_FINDINGS = [
 
 @pytest.fixture(scope="module")
 def findings() -> list[tuple[str, str]]:
-    loaded = load_all([SPEC], GoInspector())
-    return [(f.id, f.message) for f in run_lint(LintContext(loaded.specs, loaded.facts))]
+    return lint_findings(SPEC)
 
 
 @pytest.mark.parametrize(("lint_id", "words"), EXPECTED_FINDINGS)
@@ -53,9 +56,7 @@ def test_lint_reports_the_documents_mistake(
 
 
 def test_every_finding_is_announced_by_a_lint_comment(findings: list[tuple[str, str]]) -> None:
-    text = SPEC.read_text()
-    assert all(re.search(rf"LINT[^\n]*{i}", text) for i, _ in findings)
-    assert len(findings) == len(EXPECTED_FINDINGS), findings
+    assert_findings_announced(SPEC, findings, EXPECTED_FINDINGS)
 
 
 # ---- the running stack ---------------------------------------------------------------------
