@@ -156,8 +156,9 @@ class Kafka(Component):
                 *classpath,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster,
+                # One token: a urlsafe id starts with "-" once in 64 starts, and Kafka's
+                # argparse then reads it as an option ("kafka storage format failed").
+                f"--cluster-id={cluster}",
                 "-c",
                 str(props),
             ]
