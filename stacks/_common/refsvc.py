@@ -217,3 +217,25 @@ async def until_ready(
                 raise
             print(f"{what} failed ({exc}); retrying", flush=True)
             await asyncio.sleep(pause)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's HTTP error handler, but a 405 lists in ``Allow`` every method the path has.
+
+    Starlette builds ``Allow`` from the first route that matched the path only, so
+    ``GET /runs`` and ``POST /runs`` (two routes) would each claim to be the only method.
+    """
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException
+    from starlette.routing import Match
+
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        methods = {
+            method
+            for route in request.app.router.routes
+            if route.matches(request.scope)[0] is Match.PARTIAL
+            for method in getattr(route, "methods", None) or ()
+        }
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, exc)

@@ -36,21 +36,20 @@ from dvtstore import (
     plan_of,
     state_write,
 )
-from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
-from fastapi.exception_handlers import http_exception_handler
+from fastapi import FastAPI, HTTPException, Path, Query, Response
 from prometheus_client import Histogram
 from pydantic import BaseModel, ConfigDict, Field
 from refsvc import (
     DependencyError,
     HttpMetrics,
     dependency_error_handler,
+    http_error,
     metrics_endpoint,
     pg,
     serve,
     until_ready,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 PREFIX = "/api/v1"
 SERVICE = "dvt-engine"
@@ -185,22 +184,7 @@ app.add_middleware(HttpMetrics, service=SERVICE, prefix="dvt_api")
 app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
 
-@app.exception_handler(StarletteHTTPException)
-async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    """FastAPI's handler, but a 405 lists in ``Allow`` every method the path has.
-
-    Starlette builds ``Allow`` from the first route that matched the path only, so
-    ``GET /runs`` and ``POST /runs`` (two routes) would each claim to be the only method.
-    """
-    if exc.status_code == 405:
-        methods = {
-            method
-            for route in app.router.routes
-            if route.matches(request.scope)[0] is Match.PARTIAL
-            for method in getattr(route, "methods", None) or ()
-        }
-        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
-    return await http_exception_handler(request, exc)
+app.add_exception_handler(StarletteHTTPException, http_error)
 
 
 @app.get("/health")
