@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from sloverify.adapters import process_faults as pf
 from sloverify.adapters.faults import FaultInjector, FaultKind, FaultLedger
 from sloverify.adapters.process_faults import MEMORY_CGROUPS, ProcessRef, end_hogs
 from sloverify.adapters.watchdog import roll_back
@@ -124,3 +126,37 @@ def test_a_memory_hog_gets_the_target_oom_killed_and_leaves_no_cgroup(
     finally:
         proc.kill()
         proc.wait()
+
+
+class _BusyCgroup(type(Path())):  # type: ignore[misc]
+    """A directory whose rmdir answers EBUSY a few times, as a memory cgroup does after an OOM kill."""
+
+    busy = 0
+
+    def rmdir(self) -> None:
+        if _BusyCgroup.busy:
+            _BusyCgroup.busy -= 1
+            raise OSError(errno.EBUSY, "Device or resource busy", str(self))
+        (self / "cgroup.procs").unlink()  # a real cgroup's files vanish with it
+        super().rmdir()
+
+
+def _busy_cgroup(tmp_path: Path, busy: int) -> Path:
+    cgroup = _BusyCgroup(tmp_path / "sloverify-x")
+    cgroup.mkdir()
+    (cgroup / "cgroup.procs").touch()
+    _BusyCgroup.busy = busy
+    return cgroup
+
+
+def test_a_cgroup_busy_for_a_moment_after_an_oom_kill_is_still_removed(tmp_path: Path) -> None:
+    cgroup = _busy_cgroup(tmp_path, busy=3)
+    pf._remove_cgroup(cgroup, tmp_path)
+    assert not cgroup.exists()
+
+
+def test_a_cgroup_that_stays_busy_is_reported_not_waited_on_forever(tmp_path: Path) -> None:
+    cgroup = _busy_cgroup(tmp_path, busy=3)
+    with pytest.raises(OSError, match="busy"):
+        pf._remove_cgroup(cgroup, tmp_path, attempts=2)
+    assert cgroup.exists()

@@ -20,10 +20,12 @@ never signals a recycled pid.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -168,9 +170,25 @@ def undo_memory_hog(fault_id: str, target: ProcessRef, plan: MemoryUndo) -> None
     if not cgroup.exists():
         return
     home = MEMORY_CGROUPS / plan.home.lstrip("/")
-    for line in (cgroup / "cgroup.procs").read_text().split():
-        _move(int(line), home)
-    cgroup.rmdir()
+    _remove_cgroup(cgroup, home)
+
+
+def _remove_cgroup(cgroup: Path, home: Path, attempts: int = 50) -> None:
+    """Move what is left in ``cgroup`` home and remove it, waiting out a dying task.
+
+    Right after an OOM kill the kernel can still count the killed task (it is exiting and
+    its memory is being uncharged), and rmdir answers EBUSY for a moment; seen once in CI.
+    """
+    for attempt in range(attempts):
+        for line in (cgroup / "cgroup.procs").read_text().split():
+            _move(int(line), home)
+        try:
+            cgroup.rmdir()
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def end_hogs(fault_id: str) -> int:
