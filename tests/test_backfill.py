@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from sloverify.adapters.backfill import (
     SeriesHistory,
     backfill_plan,
@@ -11,6 +13,7 @@ from sloverify.adapters.backfill import (
     is_counter,
     openmetrics,
     sample_times,
+    slow_free,
 )
 from sloverify.adapters.prometheus import Sample, finite
 from sloverify.adapters.runtime.stackrun import StackRun
@@ -57,6 +60,34 @@ def test_averaged_recordings_are_written_at_the_evaluation_interval() -> None:
     assert plan.samples == 201 + len(plan.times)
 
 
+def _bucket(le: str, rate: float, path: str = "/a", name: str = "h") -> SeriesHistory:
+    return SeriesHistory({"__name__": f"{name}_bucket", "path": path, "le": le}, True, rate)
+
+
+def test_latency_history_is_slow_free_at_and_above_the_threshold() -> None:
+    # A baseline where 2 of 10 requests per second were slower than 0.2 s, on two paths.
+    series = [
+        _bucket("0.1", 5.0),
+        _bucket("0.2", 8.0),
+        _bucket("0.3", 9.0),
+        _bucket("+Inf", 10.0),
+        SeriesHistory({"__name__": "h_count", "path": "/a"}, True, 10.0),
+        _bucket("0.2", 1.0, path="/b"),
+        SeriesHistory({"__name__": "h_count", "path": "/b"}, True, 4.0),
+        _bucket("0.2", 1.0, name="other"),  # a histogram no SLO reads: as measured
+        SeriesHistory({"__name__": "other_count", "path": "/a"}, True, 4.0),
+    ]
+    got = {
+        (s.labels["__name__"], s.labels["path"], s.labels.get("le")): s.value
+        for s in slow_free(series, {"h": 0.2})
+    }
+    assert got[("h_bucket", "/a", "0.1")] == 5.0  # below the threshold: as measured
+    assert [got[("h_bucket", "/a", le)] for le in ("0.2", "0.3", "+Inf")] == [10.0] * 3
+    assert got[("h_bucket", "/b", "0.2")] == 4.0  # each label set against its own count
+    assert got[("other_bucket", "/a", "0.2")] == 1.0
+    assert slow_free(series, {}) == series
+
+
 def test_openmetrics_grows_counters_from_zero_and_ends_with_eof() -> None:
     series = [SeriesHistory({"__name__": "x_total", "path": 'a"b'}, True, 2.0)]
     lines = list(openmetrics(series, [10.0, 15.0, 20.0]))
@@ -75,7 +106,9 @@ def test_a_warm_up_fills_a_30d_window_at_once(run: StackRun) -> None:
     assert set(codes) == {200}
     rate_query = 'sum(rate(http_requests_total{service="demo-api",path="/answer"}[3s]))'
     live_rate = run.prometheus.query(rate_query)[0].value
-    done = run.warm_up(history=30 * 86400, baseline=3.0)  # 30 days, 12 real hours at k=60
+    # 30 days, 12 real hours at k=60; a latency SLO's histogram at 5 ms, which some requests
+    # of the baseline may exceed: the history has none over it.
+    done = run.warm_up(30 * 86400, 3.0, latency={"http_request_duration_seconds": 0.005})
     assert done.series > 10 and done.span == 30 * 86400 / 60
     # A 30-day window (12 real hours) now holds that much history: an increase over 11h at
     # about the baseline rate, and dozens of samples per series.
@@ -87,6 +120,12 @@ def test_a_warm_up_fills_a_30d_window_at_once(run: StackRun) -> None:
         'max(count_over_time(http_requests_total{service="demo-api",path="/answer"}[11h]))'
     )
     assert count and count[0].value > 50
+    sel = 'service="demo-api",path="/answer"'
+    fast, every = (
+        run.prometheus.query(f"sum(increase(http_request_duration_seconds_{m}[11h] offset 5m))")
+        for m in (f'bucket{{{sel},le="0.005"}}', f"count{{{sel}}}")
+    )
+    assert fast and every and fast[0].value == pytest.approx(every[0].value, rel=1e-6)
     # Live scraping goes on after the restart, and alert state started empty.
     drive(run.url("demo-api"), ["/answer"], seconds=1.0, max_requests=20)
     fresh = run.prometheus.wait_for(

@@ -13,6 +13,9 @@ a short window near now holds as many points as a scrape would give it while a 3
 still costs only a few hundred samples per series. The exception is what the rules average
 with ``avg_over_time`` (a base SLI's recorded ratio): that average counts samples, not time,
 so its history is written at the evaluation interval, like the live samples that follow it.
+
+Latency histograms are written slow-free (see ``slow_free``): healthy history has no request
+over an SLO's threshold, whatever the few seconds of baseline happened to contain.
 """
 
 from __future__ import annotations
@@ -94,6 +97,44 @@ def histories(
         else:
             out.append(SeriesHistory(s.labels, False, s.value))
     return out
+
+
+def slow_free(
+    series: Sequence[SeriesHistory], thresholds: Mapping[str, float]
+) -> list[SeriesHistory]:
+    """The history with no request slower than its SLO's threshold, per latency histogram.
+
+    ``thresholds`` maps a histogram's base name to the smallest latency threshold an SLO
+    puts on it. Every bucket at or above it counts every request (its ``_count`` rate), so
+    the history holds no slow request. A few seconds of baseline are no estimate of a 30-day
+    tail: one cold-start request over 0.2 s in 40, extended over 30 days, is a 2.5% slow
+    ratio, and a 0.025% budget-consumed alert fires before any fault.
+    """
+    counts = {
+        _key({**s.labels, "__name__": s.labels["__name__"].removesuffix("_count")}): s.value
+        for s in series
+        if s.counter and s.labels["__name__"].removesuffix("_count") in thresholds
+    }
+    out = []
+    for s in series:
+        name = s.labels["__name__"]
+        base = name.removesuffix("_bucket")
+        threshold = thresholds.get(base) if name.endswith("_bucket") else None
+        if threshold is not None and _at_or_above(s.labels.get("le", ""), threshold):
+            rest = {k: v for k, v in s.labels.items() if k != "le"}
+            count = counts.get(_key({**rest, "__name__": base}))
+            if count is not None:
+                s = SeriesHistory(s.labels, True, count)
+        out.append(s)
+    return out
+
+
+def _at_or_above(le: str, threshold: float) -> bool:
+    try:
+        bound = float(le)  # "+Inf" parses too
+    except ValueError:
+        return False
+    return bound >= threshold or math.isclose(bound, threshold, rel_tol=1e-9)
 
 
 def uniform_times(end: float, span: float, step: float) -> list[float]:

@@ -9,6 +9,7 @@ endpoints, one fresh connection per request (Toxiproxy decides toxicity per conn
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -281,7 +282,7 @@ def live_ports(
         traffic.start()
         try:
             time.sleep(BASELINE + 1.0)
-            run.warm_up(history=history_of(plan), baseline=BASELINE)
+            run.warm_up(history_of(plan), BASELINE, latency=latency_thresholds(plan))
             mark(StackStage.WARM)
             yield Ports(
                 clock=SystemClock(),
@@ -297,6 +298,17 @@ def live_ports(
 
 # Real seconds of healthy traffic whose rates the backfill extends backwards.
 BASELINE = 4.0
+
+
+def latency_thresholds(plan: Plan) -> dict[str, float]:
+    """Each latency histogram the plan's SLOs read, with the smallest threshold on it."""
+    slos = [c.target.slo for c in plan.claims] + [g.target.slo for g in plan.guards]
+    slos += [c.witness.slo for c in plan.claims if c.witness is not None]
+    out: dict[str, float] = {}
+    for slo in slos:
+        if (latency := slo.sli.latency) is not None:
+            out[latency.histogram] = min(out.get(latency.histogram, math.inf), latency.threshold)
+    return out
 
 
 def history_of(plan: Plan) -> float:

@@ -18,6 +18,7 @@ from sloverify.adapters.backfill import (
     backfill_plan,
     measure,
     openmetrics,
+    slow_free,
     write_blocks,
 )
 from sloverify.adapters.faults import FaultInjector
@@ -177,16 +178,20 @@ class StackRun:
         """Every dependency edge of the stack by proxy name."""
         return {e.name: e for s in self.stack.spec.services for e in self._service(s.name).edges}
 
-    def warm_up(self, history: float, baseline: float) -> Backfilled:
+    def warm_up(
+        self, history: float, baseline: float, latency: Mapping[str, float] | None = None
+    ) -> Backfilled:
         """Write ``history`` logical seconds of healthy past into Prometheus (see backfill).
 
         Call it after ``baseline`` real seconds of healthy traffic: every series' baseline
-        rate or value is extended backwards. Prometheus restarts once to load the blocks.
+        rate or value is extended backwards, the histograms named in ``latency`` (base name
+        to threshold) without a request over their threshold. Prometheus restarts once to
+        load the blocks.
         """
         ctx = self.supervisor.ctx
         jobs = [job.name for c in self._services() if (job := c.scrape_job()) is not None]
         jobs.append("synthetic")
-        series = measure(self.prometheus, [*jobs, "sloverify"], baseline)
+        series = slow_free(measure(self.prometheus, [*jobs, "sloverify"], baseline), latency or {})
         record = self.supervisor.process("prometheus")
         assert record is not None
         span = history / float(ctx.scale)
