@@ -97,6 +97,27 @@ def inconclusive_all(plan: Plan, reason: str) -> tuple[Verdict, ...]:
     )
 
 
+@dataclass
+class _Case:
+    """One claim being judged: its plan, observations, the fault's measurement and evidence."""
+
+    plan: Plan
+    claim: Claim
+    obs: Observations
+    m: Measured
+    values: dict[str, float | None]
+    queries: tuple[str, ...]
+
+    @property
+    def fault_s(self) -> float:
+        """The fault's length in logical seconds."""
+        return (self.obs.fault_end - self.obs.fault_start) * float(self.plan.scale)
+
+    def verdict(self, status: Status, why: str) -> Verdict:
+        """The verdict with everything gathered so far as its evidence."""
+        return verdict(self.claim, status, why, self.queries, self.values, self.obs)
+
+
 def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     e = claim.expectation
     if claim.alert is not None and claim.alert.query is not None:
@@ -110,45 +131,37 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
         "budget": claim.target.budget,
         "time_scale": float(plan.scale),
     }
-    queries = (m.query,)
+    case = _Case(plan, claim, obs, m, values, (m.query,))
     if isinstance(e, Fires | Silent | Resolves) and not obs.polls:
-        return verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
+        return case.verdict(Status.INCONCLUSIVE, "no alert state was ever read")
     if isinstance(e, Silent):
-        return _silent(plan, claim, obs, m, values, queries)
+        return _silent(case)
     if m.error_ratio is None:
         why = (
             f"no samples of {m.query} between {m.start - obs.fault_start:.2f}s and "
             f"{m.end - obs.fault_start:.2f}s into the fault: no measured error ratio "
             "(make the fault longer than the SLI's window, or check the query returns data)"
         )
-        return verdict(claim, Status.INCONCLUSIVE, why, queries, values)
+        return case.verdict(Status.INCONCLUSIVE, why)
     if isinstance(e, Fires):
-        return _fires(plan, claim, obs, m, values, queries)
+        return _fires(case, e, m.error_ratio)
     if isinstance(e, Resolves):
-        return _resolves(plan, claim, obs, m, values, queries)
+        return _resolves(case, m.error_ratio)
     if isinstance(e, SLIReaches):
-        return _sli(claim, e, obs, values)
+        return _sli(case, e)
     if isinstance(e, BudgetBelow):
-        return _budget(plan, claim, e, m.error_ratio, values, queries)
+        return _budget(case, e, m.error_ratio)
     assert isinstance(e, Recovers)
-    return _recovers(plan, claim, e, obs, values, queries)
+    return _recovers(case, e)
 
 
-def _fires(
-    plan: Plan,
-    claim: Claim,
-    obs: Observations,
-    m: Measured,
-    values: dict[str, float | None],
-    queries: tuple[str, ...],
-) -> Verdict:
-    e = claim.expectation
-    assert isinstance(e, Fires) and claim.alert is not None and m.error_ratio is not None
-    fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
+def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
+    plan, claim, obs, m = case.plan, case.claim, case.obs, case.m
+    assert claim.alert is not None
     d = fire_deadline(
         claim.alert,
-        m.error_ratio,
-        fault_s,
+        error_ratio,
+        case.fault_s,
         scale=plan.scale,
         delays=plan.delays,
         ramp=claim.target.ramp,
@@ -160,7 +173,7 @@ def _fires(
     quiet = last_other(obs, claim, AlertState.FIRING, obs.fault_start, fired)
     receiver = e.receiver or claim.alert.severity
     noted = notified(obs, claim, receiver, obs.fault_start)
-    values |= {
+    case.values |= {
         "fault_onset": m.onset,
         "theory_fires_after": d.theory,
         "deadline_prometheus": d.prometheus,
@@ -169,23 +182,22 @@ def _fires(
         "notified_after": since(noted, obs.fault_start),
         "last_quiet_poll_after": since(quiet, obs.fault_start),
     }
-    args = (queries, values, obs)
     if d.prometheus is None or d.receiver is None:
         when = "never" if d.theory is None else f"only after {d.theory:.0f}s (logical)"
         why = (
-            f"at the measured error ratio {m.error_ratio:.4g} the alert fires {when}, "
-            f"but the fault lasts {fault_s:.0f}s (logical): it cannot fire; "
+            f"at the measured error ratio {error_ratio:.4g} the alert fires {when}, "
+            f"but the fault lasts {case.fault_s:.0f}s (logical): it cannot fire; "
             "inject a stronger or longer fault"
         )
-        return verdict(claim, Status.FAIL, why, *args)
+        return case.verdict(Status.FAIL, why)
     late = quiet is not None and quiet - obs.fault_start > d.prometheus
     if fired is None or late:
         seen = "never fired" if fired is None else f"fired after {fired - obs.fault_start:.2f}s"
-        why = f"{seen}; the deadline at e={m.error_ratio:.4g} was {d.prometheus:.2f}s"
+        why = f"{seen}; the deadline at e={error_ratio:.4g} was {d.prometheus:.2f}s"
         if late and quiet is not None:
             why += f", and a poll {quiet - obs.fault_start:.2f}s in still showed it quiet"
-            return verdict(claim, Status.FAIL, why, *args)
-        return verdict(claim, Status.INCONCLUSIVE, why + "; not observed past it", *args)
+            return case.verdict(Status.FAIL, why)
+        return case.verdict(Status.INCONCLUSIVE, why + "; not observed past it")
     if e.at_receiver and (noted is None or noted - obs.fault_start > d.receiver):
         seen = (
             "no notification" if noted is None else f"notified after {noted - obs.fault_start:.2f}s"
@@ -193,38 +205,33 @@ def _fires(
         why = (
             f"fired at Prometheus, but receiver {receiver!r} got {seen}; deadline {d.receiver:.2f}s"
         )
-        return verdict(claim, Status.FAIL, why, *args)
+        return case.verdict(Status.FAIL, why)
     why = f"fired after {fired - obs.fault_start:.2f}s (deadline {d.prometheus:.2f}s)"
     if m.onset > 0:
         why += f", the first errors {m.onset:.2f}s late"
     if e.at_receiver and noted is not None:
         why += f", {receiver!r} notified after {noted - obs.fault_start:.2f}s (deadline {d.receiver:.2f}s)"
-    return verdict(claim, Status.PASS, why, *args)
+    return case.verdict(Status.PASS, why)
 
 
-def _silent(
-    plan: Plan,
-    claim: Claim,
-    obs: Observations,
-    m: Measured,
-    values: dict[str, float | None],
-    queries: tuple[str, ...],
-) -> Verdict:
+def _silent(case: _Case) -> Verdict:
+    claim, obs, m = case.claim, case.obs, case.m
     assert claim.alert is not None
     fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
     noted = notifications_firing(obs, claim, obs.fault_start)
     if fired is not None:
-        why = f"fired {fired - obs.fault_start:.2f}s after the fault started"
-        return verdict(claim, Status.FAIL, why, queries, values, obs)
+        return case.verdict(
+            Status.FAIL, f"fired {fired - obs.fault_start:.2f}s after the fault started"
+        )
     if noted:
         why = f"receiver {noted[0].receiver!r} was notified; Prometheus never showed it firing"
-        return verdict(claim, Status.FAIL, why, queries, values, obs)
+        return case.verdict(Status.FAIL, why)
     polls = [p for p in obs.polls if p.at >= obs.fault_start]
     if not polls:
-        return verdict(claim, Status.INCONCLUSIVE, "no alert state read after the fault began")
+        return case.verdict(Status.INCONCLUSIVE, "no alert state read after the fault began")
     why = f"silent in {len(polls)} polls over {obs.until - obs.fault_start:.2f}s"
     if claim.witness is not None:
-        return _witnessed(plan, claim, claim.witness, obs, m, values, why)
+        return _witnessed(case, claim.witness, why)
     if claim.alert.conditions:
         # Silence proves something only if the fault moved the SLI: a fault that caused no
         # errors would keep any alert silent, right or wrong.
@@ -234,163 +241,128 @@ def _silent(
                 if m.error_ratio is None
                 else (f"the measured error ratio {m.error_ratio:.4g} is not above the baseline")
             )
-            return verdict(
-                claim,
+            return case.verdict(
                 Status.INCONCLUSIVE,
                 f"{why}, but {moved}: the fault did not move the SLI, so silence proves nothing"
                 + ("" if m.error_ratio is not None else " (an SLI with no data: name a witness)"),
-                queries,
-                values,
-                obs,
             )
         # How near the fault came, by the theory at the measured ratio: a window the fault
         # fills shows e / threshold, a 30d budget window the budget consumed / its threshold.
-        fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
-        fault = Fault(min(m.error_ratio, 1.0), fault_s, min(m.baseline, 1.0))
+        fault = Fault(min(m.error_ratio, 1.0), case.fault_s, min(m.baseline, 1.0))
         share = peak_share(claim.alert, fault, claim.target.ramp)
-        values["share_of_threshold"] = share
+        case.values["share_of_threshold"] = share
         if share is not None:
             why += f", its windows peaking at {share:.2f}x its threshold"
-    return verdict(claim, Status.PASS, why, queries, values, obs)
+    return case.verdict(Status.PASS, why)
 
 
-def _witnessed(
-    plan: Plan,
-    claim: Claim,
-    witness: SLOTarget,
-    obs: Observations,
-    m: Measured,
-    values: dict[str, float | None],
-    why: str,
-) -> Verdict:
+def _witnessed(case: _Case, witness: SLOTarget, why: str) -> Verdict:
     # Silence of an alert whose own SLI may be blind (lint SLO006) proves something only if
     # another SLO, the witness, saw the fault: then the alert stayed silent through errors it
     # was written to see, and how far past its threshold they would have put it is evidence.
+    claim, m = case.claim, case.m
     assert claim.alert is not None
-    w = measure(plan, witness, obs)
+    w = measure(case.plan, witness, case.obs)
     own = "no data" if m.error_ratio is None else f"{m.error_ratio:.4g}"
-    values |= {
+    case.values |= {
         "witness_error_ratio": w.error_ratio,
         "witness_baseline": w.baseline,
         "witness_samples": float(w.samples),
     }
-    queries = (m.query, w.query)
+    case.queries = (m.query, w.query)
     if w.error_ratio is None or w.error_ratio <= w.baseline:
         moved = "no data" if w.error_ratio is None else f"{w.error_ratio:.4g}, not above baseline"
         why += f", but its witness {witness.slo.name} measured {moved}: silence proves nothing"
-        return verdict(claim, Status.INCONCLUSIVE, why, queries, values, obs)
-    fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
-    fault = Fault(min(w.error_ratio, 1.0), fault_s, min(w.baseline, 1.0))
+        return case.verdict(Status.INCONCLUSIVE, why)
+    fault = Fault(min(w.error_ratio, 1.0), case.fault_s, min(w.baseline, 1.0))
     share = peak_share(claim.alert, fault, claim.target.ramp)
-    values["witness_share_of_threshold"] = share
+    case.values["witness_share_of_threshold"] = share
     why += (
         f" while its witness {witness.slo.name} measured e={w.error_ratio:.4g} (its own SLI: {own})"
     )
     if share is not None:
         why += f", which would have put its windows at {share:.2f}x its threshold"
-    return verdict(claim, Status.PASS, why, queries, values, obs)
+    return case.verdict(Status.PASS, why)
 
 
-def _resolves(
-    plan: Plan,
-    claim: Claim,
-    obs: Observations,
-    m: Measured,
-    values: dict[str, float | None],
-    queries: tuple[str, ...],
-) -> Verdict:
-    assert claim.alert is not None and m.error_ratio is not None
-    fault_s = (obs.fault_end - obs.fault_start) * float(plan.scale)
+def _resolves(case: _Case, error_ratio: float) -> Verdict:
+    plan, claim, obs = case.plan, case.claim, case.obs
+    assert claim.alert is not None
     d = reset_deadline(
         claim.alert,
-        m.error_ratio,
-        fault_s,
+        error_ratio,
+        case.fault_s,
         scale=plan.scale,
         delays=plan.delays,
         ramp=claim.target.ramp,
-        baseline=m.baseline,
+        baseline=case.m.baseline,
     )
     fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
     gone = first(obs, claim, None, obs.fault_end) if fired is not None else None
     active = last_other(obs, claim, None, obs.fault_end, gone)
-    values |= {
+    case.values |= {
         "theory_resets_after": d.theory,
         "deadline_reset": d.prometheus,
         "resolved_after": since(gone, obs.fault_end),
         "last_active_poll_after": since(active, obs.fault_end),
     }
-    args = (queries, values, obs)
     if fired is None:
-        return verdict(claim, Status.INCONCLUSIVE, "never fired, so nothing resolved", *args)
+        return case.verdict(Status.INCONCLUSIVE, "never fired, so nothing resolved")
     late = active is not None and active - obs.fault_end > d.prometheus
     if gone is None or late:
         seen = "still active" if gone is None else f"resolved after {gone - obs.fault_end:.2f}s"
         why = f"{seen} after the fault; the reset deadline was {d.prometheus:.2f}s"
         if not late:
-            return verdict(claim, Status.INCONCLUSIVE, why + ", not observed past it", *args)
-        return verdict(claim, Status.FAIL, why, *args)
+            return case.verdict(Status.INCONCLUSIVE, why + ", not observed past it")
+        return case.verdict(Status.FAIL, why)
     why = f"resolved {gone - obs.fault_end:.2f}s after the fault (deadline {d.prometheus:.2f}s)"
-    return verdict(claim, Status.PASS, why, *args)
+    return case.verdict(Status.PASS, why)
 
 
-def _sli(
-    claim: Claim, e: SLIReaches, obs: Observations, values: dict[str, float | None]
-) -> Verdict:
+def _sli(case: _Case, e: SLIReaches) -> Verdict:
+    claim, obs = case.claim, case.obs
+    case.queries = (claim.query,)
     points = obs.points(claim.query, obs.fault_start, obs.fault_end)
     if not points:
-        why = f"{claim.query} returned no data during the fault"
-        return verdict(claim, Status.INCONCLUSIVE, why, (claim.query,), values)
+        return case.verdict(Status.INCONCLUSIVE, f"{claim.query} returned no data during the fault")
     best = (
         max(points, key=lambda p: p.value)
         if e.op.value[0] == ">"
         else min(points, key=lambda p: p.value)
     )
-    values |= {"extreme": best.value, "extreme_after": best.at - obs.fault_start}
+    case.values |= {"extreme": best.value, "extreme_after": best.at - obs.fault_start}
     ok = e.op.holds(best.value, e.value)
     why = f"error ratio reached {best.value:.4g} ({'' if ok else 'not '}{e.op.value} {e.value:g})"
-    return verdict(claim, Status.PASS if ok else Status.FAIL, why, (claim.query,), values)
+    return case.verdict(Status.PASS if ok else Status.FAIL, why)
 
 
-def _budget(
-    plan: Plan,
-    claim: Claim,
-    e: BudgetBelow,
-    error_ratio: float,
-    values: dict[str, float | None],
-    queries: tuple[str, ...],
-) -> Verdict:
-    slo = claim.target.slo
-    seconds = plan.experiment.fault_span.seconds
-    spent = error_ratio * seconds / (claim.target.budget * slo.period.seconds)
-    values |= {"budget_consumed_percent": 100 * spent, "fault_seconds": seconds}
+def _budget(case: _Case, e: BudgetBelow, error_ratio: float) -> Verdict:
+    slo = case.claim.target.slo
+    seconds = case.plan.experiment.fault_span.seconds
+    spent = error_ratio * seconds / (case.claim.target.budget * slo.period.seconds)
+    case.values |= {"budget_consumed_percent": 100 * spent, "fault_seconds": seconds}
     ok = 100 * spent < e.percent
     why = (
         f"{100 * spent:.3g}% of the {slo.period} budget consumed "
         f"(e={error_ratio:.4g} for {seconds:.0f}s); bound {e.percent:g}%"
     )
-    return verdict(claim, Status.PASS if ok else Status.FAIL, why, queries, values)
+    return case.verdict(Status.PASS if ok else Status.FAIL, why)
 
 
-def _recovers(
-    plan: Plan,
-    claim: Claim,
-    e: Recovers,
-    obs: Observations,
-    values: dict[str, float | None],
-    queries: tuple[str, ...],
-) -> Verdict:
-    target = claim.target
+def _recovers(case: _Case, e: Recovers) -> Verdict:
+    target, obs = case.claim.target, case.obs
     limit = e.value if e.value is not None else target.budget
-    deadline = (target.settle + plan.delays.pipeline) / float(plan.scale) + plan.tick
+    deadline = (target.settle + case.plan.delays.pipeline) / float(case.plan.scale) + case.plan.tick
     after = obs.points(target.signal, obs.fault_end, obs.fault_end + deadline)
-    values |= {"recovery_limit": limit, "deadline_recovery": deadline}
+    case.values |= {"recovery_limit": limit, "deadline_recovery": deadline}
     if not after:
-        why = f"{target.signal} returned no data after the fault"
-        return verdict(claim, Status.INCONCLUSIVE, why, queries, values)
+        return case.verdict(
+            Status.INCONCLUSIVE, f"{target.signal} returned no data after the fault"
+        )
     ok = next((p for p in after if p.value <= limit), None)
     if ok is None:
         why = f"error ratio still {after[-1].value:.4g} > {limit:g} at {deadline:.2f}s after the fault"
-        return verdict(claim, Status.FAIL, why, queries, values)
-    values["recovered_after"] = ok.at - obs.fault_end
+        return case.verdict(Status.FAIL, why)
+    case.values["recovered_after"] = ok.at - obs.fault_end
     why = f"error ratio {ok.value:.4g} <= {limit:g} {ok.at - obs.fault_end:.2f}s after the fault"
-    return verdict(claim, Status.PASS, why, queries, values)
+    return case.verdict(Status.PASS, why)
