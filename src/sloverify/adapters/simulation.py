@@ -58,11 +58,24 @@ def default_effect(fault: FaultSpec) -> float:
     return 1.0 if fault.kind in ("kill", "pause") else 0.0
 
 
+def default_slowdown(fault: FaultSpec) -> float:
+    """The share of requests a fault makes slow (a latency SLI's error ratio) in the simulation.
+
+    A latency toxic slows the share ``toxicity`` of connections; the simulation counts each as
+    over every latency SLI's threshold (live calibration decides how slow is slow enough).
+    Anything that fails a request also fails its latency objective.
+    """
+    if isinstance(fault, ToxicFault) and isinstance(fault.toxic, LatencyToxic):
+        return fault.toxicity
+    return default_effect(fault)
+
+
 @dataclass
 class _Segment:
     ratio: float
     on: float
     off: float | None = None
+    slow: float | None = None  # the ratio a latency SLI sees, when it differs from ``ratio``
 
 
 @dataclass
@@ -72,6 +85,7 @@ class SimulatedStack:
     plan: Plan
     clock: FakeClock = field(default_factory=FakeClock)
     effect: Callable[[FaultSpec], float] = default_effect
+    slowdown: Callable[[FaultSpec], float] = default_slowdown
     baseline: float = 0.0
     broken: frozenset[str] = frozenset()
     blind: frozenset[str] = frozenset()  # sloth ids of SLOs whose SLI returns no data
@@ -109,8 +123,9 @@ class SimulatedStack:
     def _k(self) -> float:
         return float(self.plan.scale)
 
-    def _integral(self, a: float, b: float) -> float:
+    def _integral(self, a: float, b: float, slow: bool = False) -> float:
         # The integral of the error ratio over [a, b]: the worst active fault, else baseline.
+        # ``slow``: a latency SLI's, which latency toxics move too.
         cuts = {a, b}
         for _, s in self.segments:
             cuts.update(x for x in (s.on, s.off) if x is not None and a < x < b)
@@ -118,24 +133,27 @@ class SimulatedStack:
         for lo, hi in itertools.pairwise(points):
             mid = (lo + hi) / 2
             active = [
-                s.ratio for _, s in self.segments if s.on <= mid and (s.off is None or mid < s.off)
+                s.slow if slow and s.slow is not None else s.ratio
+                for _, s in self.segments
+                if s.on <= mid and (s.off is None or mid < s.off)
             ]
             total += (hi - lo) * min(1.0, max([self.baseline, *active]))
         return total
 
-    def _base(self, t: float, ramp: float) -> float:
+    def _base(self, t: float, ramp: float, slow: bool = False) -> float:
         if ramp <= 0:
-            return self._integral(t - 1e-9, t) / 1e-9
-        return self._integral(t - ramp, t) / ramp
+            return self._integral(t - 1e-9, t, slow) / 1e-9
+        return self._integral(t - ramp, t, slow) / ramp
 
     def value(self, target: SLOTarget, window: Duration | None, t: float) -> float:
         """The error ratio the rules would record for a window (None: the base series) at t."""
         ramp = target.ramp / self._k()
+        slow = target.slo.sli.latency is not None
         if window is None:
-            return self._base(t, ramp)
+            return self._base(t, ramp, slow)
         w = window.seconds / self._k()
         if not ramp:
-            return self._integral(t - w, t) / w
+            return self._integral(t - w, t, slow) / w
         # The base series is piecewise linear (a step fault's ramp), breaking only at a
         # segment's edges and one ramp after them: the trapezoid rule on those points is
         # exact, where sampling a 30d window at a few points would miss an hour's fault.
@@ -146,7 +164,7 @@ class SimulatedStack:
                     edges.update(y for y in (x, x + ramp) if t - w < y < t)
         points = sorted(edges)
         area = sum(
-            (hi - lo) * (self._base(lo, ramp) + self._base(hi, ramp)) / 2
+            (hi - lo) * (self._base(lo, ramp, slow) + self._base(hi, ramp, slow)) / 2
             for lo, hi in itertools.pairwise(points)
         )
         return area / w
@@ -243,7 +261,9 @@ class SimulatedStack:
         self.log.append(f"apply {fault.name}")
         if isinstance(fault, KillFault):
             self._kills.append((self.clock.now(), self.effect(fault)))
-        self.segments.append((fault.name, _Segment(self.effect(fault), self.clock.now())))
+        ratio, slow = self.effect(fault), self.slowdown(fault)
+        segment = _Segment(ratio, self.clock.now(), slow=None if slow == ratio else slow)
+        self.segments.append((fault.name, segment))
         return f"sim-{fault.name}"
 
     def remove(self, handle: str) -> None:
