@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+from sloverify._exceptions import SpecError
 from sloverify.engine.events import VerdictReached
 from sloverify.spec import load_spec
 from sloverify.spec.experiment_loader import load_experiment_text
-from sloverify.verdicts.model import Status
+from sloverify.verdicts.model import Status, Verdict
 from sloverify.verdicts.plan import build_plan
 from tests.chaos_support import run_sim
 from tests.conftest import ROOT
@@ -45,3 +50,59 @@ def test_a_latency_toxic_slows_latency_slis_and_fails_nothing() -> None:
     fast = verdicts["silent MaestroApiAvailabilityFastBurn"]
     assert fast.status is Status.INCONCLUSIVE
     assert "did not move the SLI" in fast.reason
+
+
+TWO_EDGES = """\
+version: sloverify/v1
+kind: experiment
+name: two-edges
+stack: maestro
+time_scale: 60
+warm_up: 10m
+faults:
+  - {name: api-resets, kind: toxic, edge: maestro-api-postgres, toxic: {type: reset_peer},
+     toxicity: 0.04, duration: 25m, simulated: {mutating-success: 0.05, database-availability: 0.03}}
+  - {name: exec-resets, kind: toxic, edge: maestro-executor-postgres, toxic: {type: reset_peer},
+     toxicity: 0.5, duration: 25m, simulated: {database-availability: 0.04}}
+expectations:
+  - {expect: silent, alert: MaestroApiMutatingFastBurn}
+  - {expect: fires, alert: MaestroDatabaseAvailabilityCritical}
+  - {expect: silent, alert: MaestroRunSuccessCritical}
+"""
+
+
+def _two_edges(text: str = TWO_EDGES) -> dict[str, Verdict]:
+    loaded = load_experiment_text(text, MAESTRO / "two-edges.yaml")
+    specs = [load_spec(MAESTRO / "slo-platform.yaml"), load_spec(MAESTRO / "slo-api.yaml")]
+    _, events, _ = run_sim(build_plan(loaded, specs))
+    return {e.verdict.label: e.verdict for e in events if isinstance(e, VerdictReached)}
+
+
+def test_simulated_ratios_move_only_the_named_slos_and_add_across_faults() -> None:
+    verdicts = _two_edges()
+    # The executor's 0.5 toxicity never reaches mutating-success (not named by its fault).
+    mutating = verdicts["silent MaestroApiMutatingFastBurn"]
+    assert mutating.status is Status.PASS
+    assert mutating.evidence.values["measured_error_ratio"] == pytest.approx(0.05)
+    # Two edges failing calls of one SLI: their ratios add.
+    db = verdicts["fires MaestroDatabaseAvailabilityCritical"]
+    assert db.status is Status.PASS
+    assert db.evidence.values["measured_error_ratio"] == pytest.approx(0.07)
+    # Named by neither fault: untouched, so its silence proves nothing.
+    assert verdicts["silent MaestroRunSuccessCritical"].status is Status.INCONCLUSIVE
+    # Without the ratios every SLO sees the largest toxicity: the mutating burn fires.
+    bare = re.sub(r",\s*simulated: \{[^}]*\}", "", TWO_EDGES)
+    assert _two_edges(bare)["silent MaestroApiMutatingFastBurn"].status is Status.FAIL
+
+
+def test_a_simulated_ratio_for_an_unknown_slo_is_a_located_error() -> None:
+    text = TWO_EDGES.replace(
+        "simulated: {database-availability: 0.04}", "simulated: {databse: 0.04}"
+    )
+    loaded = load_experiment_text(text, MAESTRO / "two-edges.yaml")
+    with pytest.raises(SpecError) as err:
+        build_plan(
+            loaded, [load_spec(MAESTRO / "slo-platform.yaml"), load_spec(MAESTRO / "slo-api.yaml")]
+        )
+    assert "two-edges.yaml:11: faults[1].simulated.databse: no SLO 'databse'" in str(err.value)
+    assert "the stack's SLOs are" in str(err.value) and "'run-success'" in str(err.value)

@@ -76,6 +76,15 @@ class _Segment:
     on: float
     off: float | None = None
     slow: float | None = None  # the ratio a latency SLI sees, when it differs from ``ratio``
+    ratios: dict[str, float] | None = None  # by SLO name: the fault's ``simulated`` (only these)
+
+    def ratio_for(self, target: SLOTarget) -> float:
+        """The error ratio this fault gives one SLO."""
+        if self.ratios is not None:
+            return self.ratios.get(target.slo.name, 0.0)
+        if self.slow is not None and target.slo.sli.latency is not None:
+            return self.slow
+        return self.ratio
 
 
 @dataclass
@@ -123,9 +132,9 @@ class SimulatedStack:
     def _k(self) -> float:
         return float(self.plan.scale)
 
-    def _integral(self, a: float, b: float, slow: bool = False) -> float:
-        # The integral of the error ratio over [a, b]: the worst active fault, else baseline.
-        # ``slow``: a latency SLI's, which latency toxics move too.
+    def _integral(self, a: float, b: float, target: SLOTarget) -> float:
+        # The integral of one SLO's error ratio over [a, b]: the active faults' ratios add
+        # (two edges failing calls of one SLI), at least the baseline, at most 1.
         cuts = {a, b}
         for _, s in self.segments:
             cuts.update(x for x in (s.on, s.off) if x is not None and a < x < b)
@@ -133,27 +142,26 @@ class SimulatedStack:
         for lo, hi in itertools.pairwise(points):
             mid = (lo + hi) / 2
             active = [
-                s.slow if slow and s.slow is not None else s.ratio
+                s.ratio_for(target)
                 for _, s in self.segments
                 if s.on <= mid and (s.off is None or mid < s.off)
             ]
-            total += (hi - lo) * min(1.0, max([self.baseline, *active]))
+            total += (hi - lo) * min(1.0, max(self.baseline, sum(active)))
         return total
 
-    def _base(self, t: float, ramp: float, slow: bool = False) -> float:
+    def _base(self, t: float, ramp: float, target: SLOTarget) -> float:
         if ramp <= 0:
-            return self._integral(t - 1e-9, t, slow) / 1e-9
-        return self._integral(t - ramp, t, slow) / ramp
+            return self._integral(t - 1e-9, t, target) / 1e-9
+        return self._integral(t - ramp, t, target) / ramp
 
     def value(self, target: SLOTarget, window: Duration | None, t: float) -> float:
         """The error ratio the rules would record for a window (None: the base series) at t."""
         ramp = target.ramp / self._k()
-        slow = target.slo.sli.latency is not None
         if window is None:
-            return self._base(t, ramp, slow)
+            return self._base(t, ramp, target)
         w = window.seconds / self._k()
         if not ramp:
-            return self._integral(t - w, t, slow) / w
+            return self._integral(t - w, t, target) / w
         # The base series is piecewise linear (a step fault's ramp), breaking only at a
         # segment's edges and one ramp after them: the trapezoid rule on those points is
         # exact, where sampling a 30d window at a few points would miss an hour's fault.
@@ -164,7 +172,7 @@ class SimulatedStack:
                     edges.update(y for y in (x, x + ramp) if t - w < y < t)
         points = sorted(edges)
         area = sum(
-            (hi - lo) * (self._base(lo, ramp, slow) + self._base(hi, ramp, slow)) / 2
+            (hi - lo) * (self._base(lo, ramp, target) + self._base(hi, ramp, target)) / 2
             for lo, hi in itertools.pairwise(points)
         )
         return area / w
@@ -262,7 +270,12 @@ class SimulatedStack:
         if isinstance(fault, KillFault):
             self._kills.append((self.clock.now(), self.effect(fault)))
         ratio, slow = self.effect(fault), self.slowdown(fault)
-        segment = _Segment(ratio, self.clock.now(), slow=None if slow == ratio else slow)
+        segment = _Segment(
+            ratio,
+            self.clock.now(),
+            slow=None if slow == ratio else slow,
+            ratios=dict(fault.simulated) if fault.simulated else None,
+        )
         self.segments.append((fault.name, segment))
         return f"sim-{fault.name}"
 

@@ -185,6 +185,12 @@ def build_plan(
             claims.append(_claim(i, e, targets, loaded, path))
         except SpecError as exc:
             errors.append(exc)
+    for i, f in enumerate(exp.faults):
+        for name in f.simulated:
+            try:
+                _slo(name, targets, loaded.locate, ("faults", i, "simulated", name))
+            except SpecError as exc:
+                errors.append(exc)
     guards: list[GuardPlan] = []
     try:
         guards += guard_plans(exp.guard, specs, loaded.locate, ("guard",))
