@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 
-from sloverify._exceptions import HarnessError
+from sloverify.adapters.background import BackgroundLoad
 from sloverify.adapters.loadstats import LoadResult, Shape
 from sloverify.adapters.locust import SCENARIOS, LoadOptions, run_load
 from sloverify.adapters.tools import Tools
@@ -24,7 +24,7 @@ def scenario_file(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-class LocustTraffic:
+class LocustTraffic(BackgroundLoad):
     """A steady locust load (shape ``load``) in the background until stopped."""
 
     def __init__(
@@ -53,28 +53,7 @@ class LocustTraffic:
         )
         self.tools = tools
         self.result: LoadResult | None = None
-        self.error: HarnessError | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("sloverify-locust", join_timeout=60.0)  # locust writes its stats
 
-    def start(self) -> None:
-        """Start locust; a second start while it runs does nothing."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sloverify-locust", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.result = run_load(self.options, self.tools, stop=self._stop)
-        except HarnessError as exc:
-            self.error = exc
-
-    def stop(self) -> None:
-        """Stop locust and wait for its stats; a locust that broke is a HarnessError."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
-        if self.error is not None:
-            raise self.error
+    def _work(self, stop: threading.Event) -> None:
+        self.result = run_load(self.options, self.tools, stop=stop)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from sloverify.adapters.background import BackgroundLoad
 from sloverify.adapters.loadstats import OpenModelResult
 
 
@@ -158,29 +159,15 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-class OpenTraffic:
+class OpenTraffic(BackgroundLoad):
     """An experiment's open-model load in a background thread, from ``start`` to ``stop``."""
 
     def __init__(self, urls: Sequence[str], rate: float, max_seconds: float) -> None:
         # Absolute URLs as paths: httpx sends an absolute URL as is, past the base URL.
         self.options = OpenOptions(url=urls[0], paths=tuple(urls), rate=rate, seconds=max_seconds)
         self.result: OpenModelResult | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # stop waits for the requests under way: one request timeout.
+        super().__init__("sloverify-open", join_timeout=self.options.timeout + 5.0)
 
-    def start(self) -> None:
-        """Start the schedule; a second start while it runs does nothing."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sloverify-open", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        self.result = run_open(self.options, self._stop)
-
-    def stop(self) -> None:
-        """Stop starting requests and wait for those under way (one request timeout)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.options.timeout + 5.0)
+    def _work(self, stop: threading.Event) -> None:
+        self.result = run_open(self.options, stop)
