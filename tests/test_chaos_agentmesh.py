@@ -33,11 +33,8 @@ def test_every_agentmesh_experiment_plans_and_its_fires_claims_pass(
     text = json.dumps(report)
     # Every experiment claims something of an alert (some only silence, proven live).
     assert "fires AgentMesh" in text or "silent AgentMesh" in text
-    text_of_file = path.read_text()
-    if SIMULATED_AS_HARMLESS & set(re.findall(r"kind: (\w+)", text_of_file)) or any(
-        int(ms) < 1000 for ms in re.findall(r"type: latency, latency: (\d+)", text_of_file)
-    ):
-        return  # no effect in the simulation (a hog, a latency under 1 s): proven live only
+    if SIMULATED_AS_HARMLESS & set(re.findall(r"kind: (\w+)", path.read_text())):
+        return  # the simulation gives a hog no effect (unless `simulated:`): proven live only
     for line in result.out.splitlines():
         if " fires AgentMesh" in line and ("pass" in line or "fail" in line):
             assert line.strip().startswith("pass"), line
