@@ -14,7 +14,9 @@ Run: .venv/bin/python bench/chaos_timing.py [STACK...] [--journal RUN_DIR...]
   at each experiment's time scale.
 
 ``--journal RUN_DIR...`` skips the runs and reads finished chaos run folders (for example one
-per stack, each run under the machine lock on its own).
+per stack, each run under the machine lock on its own); ``--latest`` reads, for each
+experiment file of the stacks, the newest live run under $SLOVERIFY_RUNS that passed it. Both
+end with the suite's total: time to verdict, and the logical time its experiments stand for.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from sloverify.adapters.runtime.registry import runs_root  # noqa: E402
 from sloverify.adapters.runtime.stackrun import StackRun, known_stacks  # noqa: E402
 
 # Phase boundaries, in the order the engine emits them; a part's time runs from one to the next.
@@ -73,6 +76,8 @@ class _Exp:
     first: float = 0.0
     last: float = 0.0
     status: str = "?"
+    scale: float = 1.0  # the experiment's time scale k
+    file: str = ""
 
     def span(self, a: str, b: str) -> float | None:
         if a in self.phases and b in self.phases:
@@ -104,6 +109,8 @@ def _experiments(events: list[dict[str, Any]]) -> list[_Exp]:
             x.stages[e["stage"]] = e["at"]
         elif e["event"] == "phase_started":
             x.phases.setdefault(e["phase"], e["at"])
+        elif e["event"] == "experiment_planned":
+            x.scale, x.file = float(Fraction(e["scale"])), e["file"]
         elif e["event"] == "experiment_finished":
             x.status = e["status"]
     return list(exps.values())
@@ -156,10 +163,14 @@ def _s(v: float | None, width: int = 8) -> str:
     return f"{v:{width}.1f}" if v is not None else " " * (width - 1) + "-"
 
 
-def report(run_dir: Path) -> None:
-    """Print the per-experiment breakdown and the per-alert timing table of one run folder."""
+def _events(run_dir: Path) -> list[dict[str, Any]]:
     lines = (run_dir / "journal.jsonl").read_text().splitlines()
-    events = [json.loads(x) for x in lines if x.strip()]
+    return [json.loads(x) for x in lines if x.strip()]
+
+
+def report(run_dirs: list[Path]) -> None:
+    """Print the per-experiment breakdown and the per-alert timing table of run folders."""
+    events = [e for d in run_dirs for e in _events(d)]
     exps = _experiments(events)
     cols = ("wall", "bring-up", "backfill", "warm-up", "fault", "recovery", "teardown")
     print(f"{'experiment (seconds)':44} " + " ".join(f"{c:>8}" for c in cols) + "  status")
@@ -170,16 +181,69 @@ def report(run_dir: Path) -> None:
             totals[c] += b[c] or 0.0
         print(f"{x.name:44} " + " ".join(_s(b[c]) for c in cols) + f"  {x.status}")
     print(f"{'total':44} " + " ".join(_s(totals[c]) for c in cols))
+    _suite(exps, totals["wall"], totals["bring-up"])
     rows = _alert_rows(events)
     print(
         f"\n{'experiment':34} {'claim':44} {'what':9} {'measured':>8} {'computed':>8} "
         f"{'ratio':>6} status"
     )
+    ratios = []
     for name, label, what, got, deadline, status in rows:
         ratio = f"{got / deadline:6.2f}" if got is not None and deadline else "     -"
+        if got is not None and deadline:
+            ratios.append(got / deadline)
         shown = f"{got:8.2f}" if got is not None else "       -"
         dl = f"{deadline:8.2f}" if deadline is not None else "       -"
         print(f"{name:34} {label:44} {what:9} {shown} {dl} {ratio} {status}")
+    if ratios:
+        ratios.sort()
+        print(
+            f"\nmeasured / computed over {len(ratios)} fire and reset times: "
+            f"median {ratios[len(ratios) // 2]:.2f}, max {ratios[-1]:.2f} (< 1 is in time)"
+        )
+
+
+def _suite(exps: list[_Exp], wall: float, bring_up: float) -> None:
+    # What the suite stands for: each experiment's run time at its own scale is logical time,
+    # the hours and days of alert windows a real-time run would wait through.
+    logical = sum((x.breakdown()["wall"] or 0.0) * x.scale for x in exps)
+    passed = sum(x.status == "pass" for x in exps)
+    print(
+        f"\nsuite: {len(exps)} experiments ({passed} pass), time to verdict {wall / 60:.1f} min "
+        f"= {wall / bring_up:.1f}x their stack bring-ups ({bring_up:.0f}s); they stand for "
+        f"{logical / 86400:.1f} days of logical time, {logical / wall:.0f}x real time"
+        if wall and bring_up
+        else "\nsuite: no complete experiment"
+    )
+
+
+def _tail(file: str) -> str:
+    return "/".join(Path(file).parts[-3:])  # chaos/<stack>/<name>.yaml, from any worktree
+
+
+def latest_passes(runs: Path, files: list[Path]) -> list[Path]:
+    """For each experiment file, the newest live run folder under ``runs`` that passed it."""
+    wanted = {_tail(str(f)) for f in files}
+    best: dict[str, tuple[float, Path]] = {}
+    for folder in runs.glob("chaos-*"):
+        try:
+            events = _events(folder)
+        except (OSError, ValueError):
+            continue  # a run still writing, or not a chaos run
+        if not events or events[0].get("dry_run", True) or events[-1]["event"] != "run_finished":
+            continue
+        started = events[0]
+        if len(started["files"]) != 1 or _tail(started["files"][0]) not in wanted:
+            continue
+        if events[-1]["status"] != "pass":
+            continue
+        key = _tail(started["files"][0])
+        if key not in best or started["at"] > best[key][0]:
+            best[key] = (started["at"], folder)
+    missing = sorted(wanted - best.keys())
+    if missing:
+        print("no passing live run of: " + ", ".join(missing))
+    return [best[k][1] for k in sorted(best)]
 
 
 def main() -> None:
@@ -187,14 +251,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stacks", nargs="*")
     parser.add_argument("--journal", type=Path, nargs="+", help="read these chaos run folders")
+    parser.add_argument(
+        "--latest",
+        action="store_true",
+        help="read the newest passing live run of each experiment file under $SLOVERIFY_RUNS",
+    )
     args = parser.parse_args()
-    if args.journal:
-        for folder in args.journal:
-            print(f"== {folder}")
-            report(folder)
-        return
     stacks = args.stacks or [s for s in known_stacks() if (ROOT / "chaos" / s).is_dir()]
     files = [p for s in stacks for p in sorted((ROOT / "chaos" / s).glob("*.yaml"))]
+    if args.journal or args.latest:
+        folders = args.journal or latest_passes(runs_root(), files)
+        print(f"{len(folders)} run folders")
+        report(folders)
+        return
     ref = reference(stacks[0])
     runs = Path(tempfile.mkdtemp(prefix="sloverify-bench-chaos-"))
     total, code, folder = run_verify(stacks, runs)
@@ -207,7 +276,7 @@ def main() -> None:
         print("no run folder: verify ran no experiment")
         return
     print(f"run folder: {folder}")
-    report(folder)
+    report([folder])
 
 
 if __name__ == "__main__":
