@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sloverify.adapters.simulation import SimulatedStack
 from sloverify.engine.events import VerdictReached
+from sloverify.rules.alerts import ResolvedAlert
 from sloverify.spec import load_spec
 from sloverify.spec.experiment import FaultSpec
 from sloverify.spec.experiment_loader import load_experiment_text
@@ -94,3 +95,56 @@ def test_a_fault_that_moves_nothing_makes_silence_inconclusive() -> None:
 def test_a_stopped_prometheus_is_inconclusive() -> None:
     verdicts = _run(CRASH_LOOP, prometheus_down=True)
     assert {v.status for v in verdicts} == {Status.INCONCLUSIVE}
+
+
+DVT = ROOT / "stacks" / "dvt" / "slo.yaml"
+NO_GAP = """\
+version: sloverify/v1
+kind: experiment
+name: bus-down
+stack: dvt
+time_scale: 60
+warm_up: 10m
+faults:
+  - {name: bus-down, kind: proxy_disabled, edge: dvt-outbox-relay-kafka, duration: 10m}
+expectations:
+  - {expect: silent, alert: DvtProjectionGap, witness: projection-lag}
+"""
+
+
+class _NoGaps(SimulatedStack):
+    """dvt's gap count rests at 0 whatever the fault (the engine loses no event)."""
+
+    def query_value(self, alert: ResolvedAlert, t: float) -> float:
+        if alert.name == "DvtProjectionGap":
+            return 0.0
+        return super().query_value(alert, t)
+
+
+def _run_dvt(text: str, **kw: object) -> list[Verdict]:
+    plan = build_plan(load_experiment_text(text, Path("chaos/dvt/x.yaml")), [load_spec(DVT)])
+    _, events, _ = run_sim(plan, _NoGaps(plan, **kw))  # type: ignore[arg-type]
+    return [e.verdict for e in events if isinstance(e, VerdictReached)]
+
+
+def test_a_query_resting_at_its_floor_is_proven_silent_by_a_witness_that_saw_the_fault() -> None:
+    (silent,) = _run_dvt(NO_GAP)
+    assert silent.status is Status.PASS, silent.reason
+    assert "its witness projection-lag measured e=1" in silent.reason
+    assert silent.evidence.values["query_peak"] == 0
+    assert silent.evidence.values["witness_error_ratio"] == 1.0
+
+
+def test_without_a_witness_a_query_at_its_floor_proves_nothing() -> None:
+    (silent,) = _run_dvt(NO_GAP.replace(", witness: projection-lag", ""))
+    assert silent.status is Status.INCONCLUSIVE
+    assert "no further than before the fault" in silent.reason
+
+
+def test_a_witness_the_fault_did_not_move_leaves_silence_inconclusive() -> None:
+    def none(_: FaultSpec) -> float:
+        return 0.0
+
+    (silent,) = _run_dvt(NO_GAP, effect=none)
+    assert silent.status is Status.INCONCLUSIVE
+    assert "its witness projection-lag measured 0, not above baseline" in silent.reason

@@ -30,7 +30,7 @@ from sloverify.verdicts.polls import (
     since,
     verdict,
 )
-from sloverify.verdicts.query_alerts import judge_query_alert
+from sloverify.verdicts.query_alerts import Witnessed, judge_query_alert
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,11 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     e = claim.expectation
     if claim.alert is not None and claim.alert.query is not None:
         assert isinstance(e, Fires | Silent | Resolves)
-        return judge_query_alert(plan, claim, obs)
+        seen = None
+        if (w := claim.witness) is not None:
+            mw = measure(plan, w, obs)
+            seen = Witnessed(w.slo.name, mw.query, mw.error_ratio, mw.baseline)
+        return judge_query_alert(plan, claim, obs, seen)
     m = measure(plan, claim.target, obs)
     values: dict[str, float | None] = {
         "measured_error_ratio": m.error_ratio,

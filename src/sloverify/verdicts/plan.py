@@ -241,7 +241,7 @@ def _claim(
             return Claim(i, e, target, alert, witness=witness)
         # A free-query alert is timed from its own query: the engine polls it.
         scale = loaded.experiment.time_scale
-        return Claim(i, e, target, alert, query=query_alert_expr(alert, scale))
+        return Claim(i, e, target, alert, query=query_alert_expr(alert, scale), witness=witness)
     target = _slo(e.slo, targets, loaded.locate, (*path, "slo"))
     if isinstance(e, SLIReaches):
         return Claim(i, e, target, query=target.record(e.window or target.signal_window))

@@ -5,12 +5,14 @@ deadlines are measured rather than derived: the alert must fire within its ``for
 rule evaluations of the first poll that shows its query past the threshold, and resolve within
 two evaluations of the first poll that shows it back. A fault that never pushes the query past
 the threshold fails ``fires``: the experiment cannot prove the alert. Silence proves something
-only if the fault moved the query.
+only if the fault moved the query, or, for a query that rests at its floor (a gap count at 0
+under a threshold of 0), if the claim's witness SLO measured the fault.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from sloverify.rules.alerts import QueryCondition
 from sloverify.spec import Op
@@ -28,7 +30,19 @@ from sloverify.verdicts.polls import (
 )
 
 
-def judge_query_alert(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
+@dataclass(frozen=True)
+class Witnessed:
+    """A silent claim's witness SLO as measured during the fault (and just before it)."""
+
+    slo: str
+    query: str
+    error_ratio: float | None
+    baseline: float
+
+
+def judge_query_alert(
+    plan: Plan, claim: Claim, obs: Observations, witness: Witnessed | None = None
+) -> Verdict:
     """The verdict on a fires/silent/resolves claim about a free-query alert."""
     assert claim.alert is not None and claim.alert.query is not None
     cond = claim.alert.query
@@ -44,7 +58,7 @@ def judge_query_alert(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     values |= {"query_peak": peak.value, "query_peak_after": peak.at - obs.fault_start}
     e = claim.expectation
     if isinstance(e, Silent):
-        return _silent(claim, cond, obs, peak, values)
+        return _silent(claim, cond, obs, peak, values, witness)
     crossed = next((p for p in during if cond.op.holds(p.value, cond.value)), None)
     values["query_crossed_after"] = since(crossed.at if crossed else None, obs.fault_start)
     if isinstance(e, Fires):
@@ -125,7 +139,12 @@ def _fires(
 
 
 def _silent(
-    claim: Claim, cond: QueryCondition, obs: Observations, peak: Point, values: Values
+    claim: Claim,
+    cond: QueryCondition,
+    obs: Observations,
+    peak: Point,
+    values: Values,
+    witness: Witnessed | None,
 ) -> Verdict:
     queries = (claim.query,)
     fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
@@ -147,9 +166,24 @@ def _silent(
         f"silent in {polls} polls over {obs.until - obs.fault_start:.2f}s; its query peaked at "
         f"{peak.value:.4g} (threshold {cond.op.value} {cond.value:g})"
     )
+    if witness is not None:
+        return _witnessed(claim, obs, values, why, witness)
     if not moved:
         why += f", no further than before the fault ({rest:.4g}): silence proves nothing"
         return verdict(claim, Status.INCONCLUSIVE, why, queries, values, obs)
+    return verdict(claim, Status.PASS, why, queries, values, obs)
+
+
+def _witnessed(claim: Claim, obs: Observations, values: Values, why: str, w: Witnessed) -> Verdict:
+    # A query at its floor the whole time (no gap ever counted) cannot show it was exposed to
+    # the fault; the witness, an SLO the same fault must move, shows the fault was there.
+    values |= {"witness_error_ratio": w.error_ratio, "witness_baseline": w.baseline}
+    queries = (claim.query, w.query)
+    if w.error_ratio is None or w.error_ratio <= w.baseline:
+        moved = "no data" if w.error_ratio is None else f"{w.error_ratio:.4g}, not above baseline"
+        why += f", but its witness {w.slo} measured {moved}: silence proves nothing"
+        return verdict(claim, Status.INCONCLUSIVE, why, queries, values, obs)
+    why += f", while its witness {w.slo} measured e={w.error_ratio:.4g}"
     return verdict(claim, Status.PASS, why, queries, values, obs)
 
 
