@@ -25,6 +25,9 @@ def test_locust_runs_until_stopped_and_its_counts_match_the_service(tmp_path: Pa
         )
         started = time.monotonic()
         traffic.start()
+        # start returns once locust sends: the warm-up's baseline that follows must measure
+        # the full load, not locust's 1-3 s start-up.
+        assert svc.handled() > before
         traffic.start()  # idempotent, as the engine starts it again after the warm-up
         time.sleep(6)
         traffic.stop()

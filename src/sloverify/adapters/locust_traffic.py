@@ -13,9 +13,12 @@ from fractions import Fraction
 from pathlib import Path
 
 from sloverify.adapters.background import BackgroundLoad
-from sloverify.adapters.loadstats import LoadResult, Shape
+from sloverify.adapters.loadstats import EndpointStats, LoadResult, Shape
 from sloverify.adapters.locust import SCENARIOS, LoadOptions, run_load
 from sloverify.adapters.tools import Tools
+
+# Real seconds ``start`` waits at most for locust's first requests (its start-up takes 1-3 s).
+FLOWING_WAIT = 30.0
 
 
 def scenario_file(name: str) -> Path | None:
@@ -53,7 +56,26 @@ class LocustTraffic(BackgroundLoad):
         )
         self.tools = tools
         self.result: LoadResult | None = None
+        self._flowing = threading.Event()
         super().__init__("sloverify-locust", join_timeout=60.0)  # locust writes its stats
 
+    def start(self) -> None:
+        """Start locust and return once it sends (bounded); a second start does nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._flowing.clear()
+        super().start()
+        # The warm-up's baseline starts when this returns: measured from locust's launch
+        # instead, its rates were a third of the load's and series born in locust's start-up
+        # had no history at all (a dvt outage then burnt a 30d budget in its first second).
+        self._flowing.wait(FLOWING_WAIT)
+
     def _work(self, stop: threading.Event) -> None:
-        self.result = run_load(self.options, self.tools, stop=stop)
+        try:
+            self.result = run_load(self.options, self.tools, self._progress, stop)
+        finally:
+            self._flowing.set()  # a locust that ended (or broke) holds no one up
+
+    def _progress(self, total: EndpointStats, _elapsed: float) -> None:
+        if total.requests > 0:
+            self._flowing.set()
