@@ -148,3 +148,17 @@ def test_a_witness_the_fault_did_not_move_leaves_silence_inconclusive() -> None:
     (silent,) = _run_dvt(NO_GAP, effect=none)
     assert silent.status is Status.INCONCLUSIVE
     assert "its witness projection-lag measured 0, not above baseline" in silent.reason
+
+
+def test_a_faults_simulated_ratio_moves_its_slos_free_queries_only() -> None:
+    # 30% of the fault for projection-lag: its lag query stays under 100, as live.
+    slow = NO_GAP.replace("duration: 10m}", "duration: 10m, simulated: {projection-lag: 0.3}}")
+    slow = slow.replace("DvtProjectionGap, witness: projection-lag", "DvtProjectionLagHigh")
+    slow += "  - {expect: silent, alert: DvtPauseLatencyHigh}\n"
+    plan = build_plan(load_experiment_text(slow, Path("chaos/dvt/x.yaml")), [load_spec(DVT)])
+    _, events, _ = run_sim(plan, SimulatedStack(plan))
+    lag, pause = [e.verdict for e in events if isinstance(e, VerdictReached)]
+    assert lag.status is Status.PASS, lag.reason
+    assert lag.evidence.values["query_peak"] == 60  # 100 + (2 * 0.3 - 1) * 100
+    # pause-latency is not in the fault's simulated ratios: its query does not move.
+    assert pause.status is Status.INCONCLUSIVE, pause.reason

@@ -187,9 +187,15 @@ class SimulatedStack:
         w = q.window.seconds / self._k()
         if self._kills:
             return float(sum(weight for at, weight in self._kills if t - w < at <= t))
+        # A fault's ``simulated`` ratio for the alert's SLO, as the SLO's own windows see it.
+        slo = next((c.target for c in self.plan.claims if c.alert == alert), None)
         share = max(
             [self.baseline]
-            + [s.ratio for _, s in self.segments if s.on <= t and (s.off is None or s.off > t - w)]
+            + [
+                s.ratio if slo is None else s.ratio_for(slo)
+                for _, s in self.segments
+                if s.on <= t and (s.off is None or s.off > t - w)
+            ]
         )
         sign = 1.0 if q.op in (Op.GT, Op.GE) else -1.0
         return q.value + sign * (2 * share - 1) * max(abs(q.value), 1.0)
