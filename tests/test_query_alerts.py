@@ -162,3 +162,37 @@ def test_a_faults_simulated_ratio_moves_its_slos_free_queries_only() -> None:
     assert lag.evidence.values["query_peak"] == 60  # 100 + (2 * 0.3 - 1) * 100
     # pause-latency is not in the fault's simulated ratios: its query does not move.
     assert pause.status is Status.INCONCLUSIVE, pause.reason
+
+
+STALL = """\
+version: sloverify/v1
+kind: experiment
+name: stall
+stack: dvt
+time_scale: 60
+warm_up: 10m
+faults:
+  - {name: slow, kind: toxic, edge: dvt-worker-postgres, toxic: {type: latency, latency: 150},
+     duration: 30m}
+expectations:
+  - {expect: fires, alert: DvtCompletionLatencyHigh}
+"""
+
+
+class _DrainsAfter(SimulatedStack):
+    """Completions stop during the stall and the stalled runs complete late once it ends."""
+
+    def query_value(self, alert: ResolvedAlert, t: float) -> float:
+        ended = [s.off for _, s in self.segments if s.off is not None]
+        return 59.7 if ended and t > max(ended) + 2.0 else 0.0
+
+
+def test_a_stall_seen_only_when_the_stalled_work_completes_fires_from_that_crossing() -> None:
+    plan = build_plan(load_experiment_text(STALL, Path("chaos/dvt/x.yaml")), [load_spec(DVT)])
+    _, events, _ = run_sim(plan, _DrainsAfter(plan))
+    (fires,) = [e.verdict for e in events if isinstance(e, VerdictReached)]
+    assert fires.status is Status.PASS, fires.reason
+    v = fires.evidence.values
+    # Crossed in the recovery, 2 s after the 30 s fault; the deadline counts from there.
+    assert v["query_crossed_after"] is not None and v["query_crossed_after"] > 30
+    assert v["deadline_prometheus"] > v["query_crossed_after"]  # type: ignore[operator]

@@ -50,7 +50,10 @@ def judge_query_alert(
     values: Values = {"threshold": cond.value, "time_scale": float(plan.scale)}
     if not obs.polls:
         return verdict(claim, Status.INCONCLUSIVE, "no alert state was ever read", queries)
-    during = obs.points(claim.query, obs.fault_start, obs.fault_end)
+    # The fault and its recovery: a histogram observed when the work ends (a run's
+    # completion, a signal's processing) shows a stall only once the stalled work is done,
+    # after the fault; the deadline still counts from the poll that sees the query cross.
+    during = obs.points(claim.query, obs.fault_start, obs.until)
     if not during:
         why = f"{claim.query} returned no data during the fault: nothing to time the alert from"
         return verdict(claim, Status.INCONCLUSIVE, why, queries, values, obs)
@@ -94,7 +97,8 @@ def _fires(
     if crossed is None and fired is None:
         why = (
             f"the query peaked at {values['query_peak']:.4g} and never went {cond.op.value} "
-            f"{cond.value:g} during the fault: it cannot fire; inject a stronger or longer fault"
+            f"{cond.value:g} during the fault or its recovery: it cannot fire; inject a stronger "
+            "or longer fault"
         )
         return verdict(claim, Status.FAIL, why, queries, values, obs)
     k = float(plan.scale)
