@@ -6,6 +6,10 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
+
+from sloverify._exceptions import HarnessError
+from sloverify.adapters.loadstats import parse_stats_csv
 from sloverify.adapters.locust_traffic import LocustTraffic, scenario_file
 from sloverify.adapters.tools import Tools
 from tests.traffic_support import DATA, tiny_service
@@ -42,3 +46,13 @@ def test_locust_runs_until_stopped_and_its_counts_match_the_service(tmp_path: Pa
 
 def test_an_unknown_scenario_is_no_locustfile() -> None:
     assert scenario_file("no-such-scenario") is None
+
+
+def test_a_stats_file_read_while_locust_rewrites_it_is_a_harness_error(tmp_path: Path) -> None:
+    # Locust rewrites its CSV every second; a read in the middle sees a row cut short, which
+    # must not kill the thread that waits on locust (that stopped a live run's load).
+    head = "Type,Name,Request Count,Failure Count,50%,95%,99%,Max Response Time,Requests/s\n"
+    path = tmp_path / "locust_stats.csv"
+    path.write_text(head + ",Aggregated,120,0,110")
+    with pytest.raises(HarnessError, match="unexpected columns"):
+        parse_stats_csv(path)

@@ -145,7 +145,8 @@ def parse_stats_csv(path: Path) -> tuple[tuple[EndpointStats, ...], EndpointStat
                 total = stats
             else:
                 endpoints.append(stats)
-    except (KeyError, ValueError, ValidationError) as exc:
+    except (KeyError, ValueError, TypeError, ValidationError) as exc:
+        # TypeError: a row cut short (None fields), read while locust rewrites the file.
         raise HarnessError(f"unexpected columns in {path} (is this locust 2.47?): {exc}") from None
     return tuple(endpoints), total
 
