@@ -10,7 +10,7 @@ from sloverify.rules.alerts import ResolvedAlert
 from sloverify.spec import load_spec
 from sloverify.spec.experiment import FaultSpec
 from sloverify.spec.experiment_loader import load_experiment_text
-from sloverify.verdicts.model import Status, Verdict
+from sloverify.verdicts.model import SeenAlert, Status, Verdict
 from sloverify.verdicts.plan import Plan, build_plan
 from tests.chaos_support import run_sim
 from tests.conftest import ROOT
@@ -196,3 +196,24 @@ def test_a_stall_seen_only_when_the_stalled_work_completes_fires_from_that_cross
     # Crossed in the recovery, 2 s after the 30 s fault; the deadline counts from there.
     assert v["query_crossed_after"] is not None and v["query_crossed_after"] > 30
     assert v["deadline_prometheus"] > v["query_crossed_after"]  # type: ignore[operator]
+
+
+BLIP = NO_GAP.replace(
+    "silent, alert: DvtProjectionGap, witness: projection-lag", "fires, alert: DvtProjectionGap"
+)
+
+
+class _BlipBetweenPolls(SimulatedStack):
+    """The gap alert fires and notifies, but resolves before any poll reads it."""
+
+    def active(self) -> tuple[SeenAlert, ...]:
+        return tuple(a for a in super().active() if a.name != "DvtProjectionGap")
+
+
+def test_an_alert_that_fired_between_two_polls_is_proven_by_its_notification() -> None:
+    plan = build_plan(load_experiment_text(BLIP, Path("chaos/dvt/x.yaml")), [load_spec(DVT)])
+    _, events, _ = run_sim(plan, _BlipBetweenPolls(plan))
+    (fires,) = [e.verdict for e in events if isinstance(e, VerdictReached)]
+    assert fires.status is Status.PASS, fires.reason
+    assert fires.evidence.values["fired_between_polls"] == 1.0
+    assert fires.evidence.values["notified_after"] is not None
