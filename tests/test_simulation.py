@@ -106,3 +106,31 @@ def test_a_simulated_ratio_for_an_unknown_slo_is_a_located_error() -> None:
         )
     assert "two-edges.yaml:11: faults[1].simulated.databse: no SLO 'databse'" in str(err.value)
     assert "the stack's SLOs are" in str(err.value) and "'run-success'" in str(err.value)
+
+
+DVT = ROOT / "stacks" / "dvt"
+BUS_DOWN = """\
+version: sloverify/v1
+kind: experiment
+name: bus-down
+stack: dvt
+time_scale: 60
+warm_up: 10m
+faults:
+  - {name: bus-down, kind: proxy_disabled, edge: dvt-projection-kafka, duration: 10m,
+     simulated: {projection-lag: 1.0, DvtProjectionGap: %s}}
+expectations:
+  - {expect: fires, alert: DvtProjectionLagHigh}
+  - {expect: silent, alert: DvtProjectionGap, witness: projection-lag}
+"""
+
+
+@pytest.mark.parametrize(("gap", "silent"), [("0.0", Status.PASS), ("1.0", Status.FAIL)])
+def test_simulated_can_name_a_free_query_alert_apart_from_its_slo(gap: str, silent: Status) -> None:
+    # Lag and gap alerts share dvt's projection-lag SLO: a bus outage moves the lag, and only
+    # the gap count's own simulated ratio says whether gaps appear.
+    loaded = load_experiment_text(BUS_DOWN % gap, DVT / "bus-down.yaml")
+    _, events, _ = run_sim(build_plan(loaded, [load_spec(DVT / "slo.yaml")]))
+    verdicts = {e.verdict.label: e.verdict for e in events if isinstance(e, VerdictReached)}
+    assert verdicts["fires DvtProjectionLagHigh"].status is Status.PASS
+    assert verdicts["silent DvtProjectionGap"].status is silent

@@ -78,9 +78,11 @@ class _Segment:
     slow: float | None = None  # the ratio a latency SLI sees, when it differs from ``ratio``
     ratios: dict[str, float] | None = None  # by SLO name: the fault's ``simulated`` (only these)
 
-    def ratio_for(self, target: SLOTarget) -> float:
-        """The error ratio this fault gives one SLO."""
+    def ratio_for(self, target: SLOTarget, alert: str | None = None) -> float:
+        """The error ratio this fault gives one SLO (or one free-query alert of it, if named)."""
         if self.ratios is not None:
+            if alert is not None and alert in self.ratios:
+                return self.ratios[alert]
             return self.ratios.get(target.slo.name, 0.0)
         if self.slow is not None and target.slo.sli.latency is not None:
             return self.slow
@@ -187,12 +189,13 @@ class SimulatedStack:
         w = q.window.seconds / self._k()
         if self._kills:
             return float(sum(weight for at, weight in self._kills if t - w < at <= t))
-        # A fault's ``simulated`` ratio for the alert's SLO, as the SLO's own windows see it.
+        # A fault's ``simulated`` ratio for the alert (or else its SLO), as its window sees it:
+        # alerts on one SLO can differ (dvt's lag moves under a bus outage, its gap count not).
         slo = next((c.target for c in self.plan.claims if c.alert == alert), None)
         share = max(
             [self.baseline]
             + [
-                s.ratio if slo is None else s.ratio_for(slo)
+                s.ratio if slo is None else s.ratio_for(slo, alert.name)
                 for _, s in self.segments
                 if s.on <= t and (s.off is None or s.off > t - w)
             ]

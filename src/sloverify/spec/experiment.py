@@ -126,6 +126,7 @@ class FaultBase(Frozen):
     # Dry runs only: the error ratio each named SLO shows under this fault (what a live run
     # measured); the fault then moves only these SLOs. Without it every SLO sees the kind's
     # default (the toxicity; 1 for an outage), which is wrong where an edge serves one SLO.
+    # A free-query alert's name sets what its query shows, apart from its SLO's ratio.
     simulated: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)
 
     @field_validator("duration")
