@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from sloverify._exceptions import SpecError
 from sloverify.rules.alerts import Condition, ResolvedAlert
-from sloverify.spec import AlertKind, Duration
+from sloverify.spec import AlertKind, Duration, load_spec
+from sloverify.spec.experiment_loader import load_experiment_text
 from sloverify.verdicts.deadlines import Delays, fire_deadline, reset_deadline
 from sloverify.verdicts.judge import judge
 from sloverify.verdicts.model import (
@@ -21,7 +22,9 @@ from sloverify.verdicts.model import (
     SeenAlert,
     Status,
 )
+from sloverify.verdicts.plan import build_plan
 from tests.chaos_support import BELOW, FAST_BURN, plan_of
+from tests.conftest import ROOT
 
 _D = Duration.parse
 
@@ -172,3 +175,28 @@ def test_a_baseline_over_a_quiet_budget_alerts_threshold_does_not_make_its_deadl
     alert = ResolvedAlert("L", AlertKind.BUDGET_CONSUMED, "warning", _D("0s"), {}, {}, (cond,))
     d = fire_deadline(alert, 1.0, 3600.0, scale=Fraction(60), delays=Delays(), baseline=0.003)
     assert d.theory == pytest.approx(30 * 86400 * 0.00025, rel=1e-6)
+
+
+def test_the_seconds_before_a_fault_are_not_extended_over_a_budget_window() -> None:
+    # Live: right after Prometheus restarted on its backfilled history, 20% of requests were
+    # slow for a few seconds. The history itself is slow-free, so the silent 5% budget alert
+    # stood at the fault's 0.63x, not at the 588x a 20% baseline over all of 30d would give.
+    path = ROOT / "chaos" / "maestro" / "latency-below-budget.yaml"
+    loaded = load_experiment_text(path.read_text(encoding="utf-8"), path)
+    plan = build_plan(loaded, [load_spec(ROOT / "stacks" / "maestro" / "slo-platform.yaml")])
+    fault_s = 7 * 60 / 30
+    points = (
+        *(Point(at=-10.0 + t / 2, value=0.2) for t in range(20)),
+        *(Point(at=t / 2, value=0.97) for t in range(int(fault_s * 2) + 1)),
+    )
+    obs = Observations(
+        fault_start=0.0,
+        fault_end=fault_s,
+        until=fault_s + 10.0,
+        series={plan.claims[0].target.signal: points},
+        polls=tuple(AlertPoll(at=float(t)) for t in range(-10, 25)),
+    )
+    warning = judge(plan, obs)[0]
+    assert warning.status is Status.PASS, warning.reason
+    consumed = 0.97 * 7 * 60 / (30 * 86400)
+    assert warning.evidence.values["share_of_threshold"] == pytest.approx(consumed / 0.00025)

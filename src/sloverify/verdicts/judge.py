@@ -252,12 +252,20 @@ def _silent(case: _Case) -> Verdict:
             )
         # How near the fault came, by the theory at the measured ratio: a window the fault
         # fills shows e / threshold, a 30d budget window the budget consumed / its threshold.
-        fault = Fault(min(m.error_ratio, 1.0), case.fault_s, min(m.baseline, 1.0))
-        share = peak_share(claim.alert, fault, claim.target.ramp)
+        share = peak_share(claim.alert, _own(m.error_ratio, case.fault_s), claim.target.ramp)
         case.values["share_of_threshold"] = share
         if share is not None:
             why += f", its windows peaking at {share:.2f}x its threshold"
     return case.verdict(Status.PASS, why)
+
+
+def _own(error_ratio: float, fault_s: float) -> Fault:
+    # The fault as the windows saw it, on a baseline of 0: the measured ratio already holds
+    # the baseline's errors for the windows the fault fills, and what the long windows hold
+    # before the fault is the backfilled history, healthy by construction. Extending the few
+    # seconds before the fault across a 30d window instead (once, 20% slow requests right
+    # after Prometheus restarted on its history) put a silent budget alert at 588x.
+    return Fault(min(error_ratio, 1.0), fault_s)
 
 
 def _witnessed(case: _Case, witness: SLOTarget, why: str) -> Verdict:
@@ -278,8 +286,7 @@ def _witnessed(case: _Case, witness: SLOTarget, why: str) -> Verdict:
         moved = "no data" if w.error_ratio is None else f"{w.error_ratio:.4g}, not above baseline"
         why += f", but its witness {witness.slo.name} measured {moved}: silence proves nothing"
         return case.verdict(Status.INCONCLUSIVE, why)
-    fault = Fault(min(w.error_ratio, 1.0), case.fault_s, min(w.baseline, 1.0))
-    share = peak_share(claim.alert, fault, claim.target.ramp)
+    share = peak_share(claim.alert, _own(w.error_ratio, case.fault_s), claim.target.ramp)
     case.values["witness_share_of_threshold"] = share
     why += (
         f" while its witness {witness.slo.name} measured e={w.error_ratio:.4g} (its own SLI: {own})"
