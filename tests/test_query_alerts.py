@@ -106,24 +106,16 @@ stack: dvt
 time_scale: 60
 warm_up: 10m
 faults:
-  - {name: bus-down, kind: proxy_disabled, edge: dvt-outbox-relay-kafka, duration: 10m}
+  - {name: bus-down, kind: proxy_disabled, edge: dvt-outbox-relay-kafka, duration: 10m,
+     simulated: {projection-lag: 1.0, DvtProjectionGap: 0.0}}
 expectations:
   - {expect: silent, alert: DvtProjectionGap, witness: projection-lag}
 """
 
 
-class _NoGaps(SimulatedStack):
-    """dvt's gap count rests at 0 whatever the fault (the engine loses no event)."""
-
-    def query_value(self, alert: ResolvedAlert, t: float) -> float:
-        if alert.name == "DvtProjectionGap":
-            return 0.0
-        return super().query_value(alert, t)
-
-
 def _run_dvt(text: str, **kw: object) -> list[Verdict]:
     plan = build_plan(load_experiment_text(text, Path("chaos/dvt/x.yaml")), [load_spec(DVT)])
-    _, events, _ = run_sim(plan, _NoGaps(plan, **kw))  # type: ignore[arg-type]
+    _, events, _ = run_sim(plan, SimulatedStack(plan, **kw))  # type: ignore[arg-type]
     return [e.verdict for e in events if isinstance(e, VerdictReached)]
 
 
@@ -142,17 +134,14 @@ def test_without_a_witness_a_query_at_its_floor_proves_nothing() -> None:
 
 
 def test_a_witness_the_fault_did_not_move_leaves_silence_inconclusive() -> None:
-    def none(_: FaultSpec) -> float:
-        return 0.0
-
-    (silent,) = _run_dvt(NO_GAP, effect=none)
+    (silent,) = _run_dvt(NO_GAP.replace("projection-lag: 1.0", "projection-lag: 0.0"))
     assert silent.status is Status.INCONCLUSIVE
     assert "its witness projection-lag measured 0, not above baseline" in silent.reason
 
 
 def test_a_faults_simulated_ratio_moves_its_slos_free_queries_only() -> None:
     # 30% of the fault for projection-lag: its lag query stays under 100, as live.
-    slow = NO_GAP.replace("duration: 10m}", "duration: 10m, simulated: {projection-lag: 0.3}}")
+    slow = NO_GAP.replace("{projection-lag: 1.0, DvtProjectionGap: 0.0}", "{projection-lag: 0.3}")
     slow = slow.replace("DvtProjectionGap, witness: projection-lag", "DvtProjectionLagHigh")
     slow += "  - {expect: silent, alert: DvtPauseLatencyHigh}\n"
     plan = build_plan(load_experiment_text(slow, Path("chaos/dvt/x.yaml")), [load_spec(DVT)])
@@ -200,7 +189,7 @@ def test_a_stall_seen_only_when_the_stalled_work_completes_fires_from_that_cross
 
 BLIP = NO_GAP.replace(
     "silent, alert: DvtProjectionGap, witness: projection-lag", "fires, alert: DvtProjectionGap"
-)
+).replace("DvtProjectionGap: 0.0", "DvtProjectionGap: 1.0")
 
 
 class _BlipBetweenPolls(SimulatedStack):

@@ -182,6 +182,8 @@ class SimulatedStack:
     def query_value(self, alert: ResolvedAlert, t: float) -> float:
         """A query alert's query at t: past its threshold while its window holds a strong fault.
 
+        A fault of share ``s`` moves it ``(2s - 1)`` units (at least 1) from its threshold.
+
         Under kill faults the query is a restart counter's increase: the kills in its window.
         """
         q = alert.query
@@ -201,7 +203,9 @@ class SimulatedStack:
             ]
         )
         sign = 1.0 if q.op in (Op.GT, Op.GE) else -1.0
-        return q.value + sign * (2 * share - 1) * max(abs(q.value), 1.0)
+        value = q.value + sign * (2 * share - 1) * max(abs(q.value), 1.0)
+        # A count, a lag or a rate never goes below 0: an unmoved gap count (> 0) rests at 0.
+        return max(value, 0.0) if q.value >= 0 else value
 
     def _holds(self, target: SLOTarget, alert: ResolvedAlert, t: float) -> bool:
         if target.sloth_id in self.blind:
