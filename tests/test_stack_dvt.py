@@ -24,10 +24,9 @@ from sloverify.rules.queries import spec_queries
 from sloverify.spec.loader import load_spec
 from tests.conftest import STACKS
 from tests.stack_support import (
-    assert_findings_announced,
     at_least,
     at_most,
-    lint_findings,
+    document_lint_tests,
     run_schemathesis,
     stack_fixture,
     value,
@@ -43,20 +42,9 @@ EXPECTED_FINDINGS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def findings() -> list[tuple[str, str]]:
-    return lint_findings(SPEC)
-
-
-@pytest.mark.parametrize(("lint_id", "words"), EXPECTED_FINDINGS)
-def test_lint_reports_the_documents_mistake(
-    findings: list[tuple[str, str]], lint_id: str, words: str
-) -> None:
-    assert any(i == lint_id and words in m for i, m in findings), findings
-
-
-def test_every_finding_is_announced_by_a_lint_comment(findings: list[tuple[str, str]]) -> None:
-    assert_findings_announced(SPEC, findings, EXPECTED_FINDINGS)
+test_lint_reports_the_documents_mistake, test_every_finding_is_announced_by_a_lint_comment = (
+    document_lint_tests(SPEC, EXPECTED_FINDINGS)
+)
 
 
 # ---- the running stack ---------------------------------------------------------------------
