@@ -99,6 +99,15 @@ def test_openmetrics_grows_counters_from_zero_and_ends_with_eof() -> None:
     ]
 
 
+def test_a_long_history_keeps_the_last_seconds_increments() -> None:
+    # 100 requests/s over 72 h (30d at k=10) reach 2.6e7: the last 0.25 s adds 25 requests.
+    series = [SeriesHistory({"__name__": "x_total"}, True, 100.0)]
+    end = 72 * 3600.0
+    lines = list(openmetrics(series, [0.0, end - 0.25, end]))
+    values = [float(line.split()[1]) for line in lines[:-1]]
+    assert values[2] - values[1] == pytest.approx(25.0)
+
+
 def test_a_warm_up_fills_a_30d_window_at_once(run: StackRun) -> None:
     drive(run.url("demo-api"), ["/answer"], seconds=1.0, max_requests=20)  # series exist
     time.sleep(1.0)

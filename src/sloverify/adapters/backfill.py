@@ -162,7 +162,9 @@ def openmetrics(
             head = f"{name}{{{labels}}}" if labels else name
             for t in averaged if (averaged and name == AVERAGED) else times:
                 value = s.value * (t - start) if s.counter else s.value
-                yield f"{head} {value:.6g} {t:.3f}\n"
+                # 15 digits, not 6: a counter grown over 72 h reaches 10^7, and 6 digits
+                # would round the last seconds' increments (the short windows) to hundreds.
+                yield f"{head} {value:.15g} {t:.3f}\n"
     yield "# EOF\n"
 
 
