@@ -77,7 +77,9 @@ def test_fire_deadline_is_the_workbook_time_plus_the_pipeline_over_k(e: float, k
     threshold = 14.4 * 0.001
     assert d.theory == pytest.approx(3600 * threshold / e, rel=1e-6)
     assert d.prometheus == pytest.approx((d.theory + delays.pipeline) / float(k), rel=1e-6)
-    assert d.receiver == pytest.approx(d.prometheus + delays.delivery / float(k), rel=1e-6)
+    assert d.receiver == pytest.approx(
+        d.prometheus + delays.delivery / float(k) + delays.dispatch, rel=1e-6
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -106,7 +106,7 @@ def _fires(
     crossed_at = crossed.at if crossed is not None else obs.fault_start
     deadline = crossed_at - obs.fault_start + claim.alert.for_.seconds / k + _evaluations(plan)
     receiver = e.receiver or claim.alert.severity
-    to_receiver = deadline + plan.delays.delivery / k
+    to_receiver = deadline + plan.delays.to_receiver(k)
     noted = notified(obs, claim, receiver, obs.fault_start)
     if fired is None and noted is not None and noted - obs.fault_start <= to_receiver:
         # Fired and resolved between two polls (a count over a 1 s window at k=60, dvt's
