@@ -17,6 +17,8 @@ from sloverify.verdicts.judge import judge
 from sloverify.verdicts.model import (
     AlertPoll,
     AlertState,
+    Notification,
+    NotificationStatus,
     Observations,
     Point,
     SeenAlert,
@@ -202,3 +204,45 @@ def test_the_seconds_before_a_fault_are_not_extended_over_a_budget_window() -> N
     assert warning.status is Status.PASS, warning.reason
     consumed = 0.97 * 7 * 60 / (30 * 86400)
     assert warning.evidence.values["share_of_threshold"] == pytest.approx(consumed / 0.00025)
+
+
+def _rising(over: float, fired_at: float) -> Observations:
+    # The fast-burn page's base SLI rising linearly to 0.3 over ``over`` real seconds (the
+    # spec's [5m] range at k=60 is 5 s), the alert firing and notified at ``fired_at``.
+    plan = plan_of(FAST_BURN)
+    points = tuple(Point(at=t / 2, value=0.3 * min(1.0, t / 2 / over)) for t in range(0, 41))
+    alert = SeenAlert(
+        name="MaestroApiAvailabilityFastBurn", severity="page", state=AlertState.FIRING
+    )
+    polls = tuple(
+        AlertPoll(at=t / 2, alerts=(alert,) if t / 2 >= fired_at else ()) for t in range(0, 60)
+    )
+    note = Notification(
+        at=fired_at + 0.2,
+        receiver="page",
+        alert=alert.name,
+        severity="page",
+        status=NotificationStatus.FIRING,
+    )
+    return Observations(
+        fault_start=0.0,
+        fault_end=20.0,
+        until=30.0,
+        series={plan.claims[0].target.signal: points},
+        polls=polls,
+        notifications=(note,),
+    )
+
+
+def test_a_signal_rising_slower_than_its_range_moves_the_deadline_by_the_rise_it_showed() -> None:
+    # Maestro's partial-error bursts: the SLI took twice its [5m] range to rise, and the page
+    # fired after the deadline the range alone gives.
+    plan = plan_of(FAST_BURN)
+    at_range = judge(plan, _rising(over=5.0, fired_at=3.5))[0]
+    assert at_range.status is Status.FAIL, at_range.reason
+    assert "measured_ramp" not in at_range.evidence.values
+    slow = judge(plan, _rising(over=10.0, fired_at=3.5))[0]
+    assert slow.status is Status.PASS, slow.reason
+    ramp = slow.evidence.values["measured_ramp"]
+    assert ramp == pytest.approx(600.0, rel=0.1)  # 10 real seconds at k=60
+    assert slow.evidence.values["deadline_prometheus"] > 3.0  # type: ignore[operator]

@@ -44,6 +44,7 @@ class Measured:
     end: float
     samples: int
     onset: float = 0.0  # run seconds the first errors came later than the pipeline explains
+    rise: float = 0.0  # logical seconds a fixed-range SLI took to rise, when measurable
 
 
 def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
@@ -55,7 +56,27 @@ def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
     baseline = steady_mean(before, obs.fault_start - settle, obs.fault_start) or 0.0
     e = steady_mean(points, start, obs.fault_end)
     onset = _onset(plan, target, obs, baseline, e)
-    return Measured(target.signal, e, baseline, start, obs.fault_end, len(points), onset)
+    rise = _rise(plan, target, obs, baseline, e)
+    return Measured(target.signal, e, baseline, start, obs.fault_end, len(points), onset, rise)
+
+
+def _rise(
+    plan: Plan, target: SLOTarget, obs: Observations, baseline: float, e: float | None
+) -> float:
+    # A fixed-range SLI ([5m]) ramps over its range under a step fault, and the theory says
+    # so. Partial errors have been seen to take twice as long (maestro's reset bursts): the
+    # service's errors themselves come in gradually. The rise from a tenth to nine tenths of
+    # the step, over 0.8, is the ramp the signal showed; 0 where there is no fixed range (the
+    # signal is then a window, whose own length is no ramp) or the step is not seen.
+    if not target.ramp or e is None or e <= baseline:
+        return 0.0
+    points = obs.points(target.signal, obs.fault_start, obs.fault_end)
+    step = e - baseline
+    low = next((p.at for p in points if p.value > baseline + step / 10), None)
+    high = next((p.at for p in points if p.value >= baseline + step * 0.9), None)
+    if low is None or high is None or high <= low:
+        return 0.0
+    return (high - low) / 0.8 * float(plan.scale)
 
 
 def _onset(
@@ -171,6 +192,21 @@ def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
         ramp=claim.target.ramp,
         baseline=m.baseline,
     )
+    if m.rise > claim.target.ramp and d.prometheus is not None:
+        # The SLI rose slower than its range: the deadline follows the rise it showed (if
+        # the theory still lets the alert fire within the fault at that ramp).
+        slow = fire_deadline(
+            claim.alert,
+            error_ratio,
+            case.fault_s,
+            scale=plan.scale,
+            delays=plan.delays,
+            ramp=m.rise,
+            baseline=m.baseline,
+        )
+        if slow.prometheus is not None:
+            d = slow
+            case.values["measured_ramp"] = m.rise
     if d.prometheus is not None and d.receiver is not None and m.onset > 0:
         d = replace(d, prometheus=d.prometheus + m.onset, receiver=d.receiver + m.onset)
     fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
