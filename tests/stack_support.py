@@ -119,29 +119,31 @@ def lint_findings(spec: Path) -> list[tuple[str, str]]:
     return [(f.id, f.message) for f in run_lint(LintContext(loaded.specs, loaded.facts))]
 
 
-LintTest = Callable[..., None]
+LintTest = Callable[..., object]
 
 
-def document_lint_tests(spec: Path, expected: list[tuple[str, str]]) -> tuple[LintTest, LintTest]:
-    """A spec's two lint tests: every mistake its ``LINT`` comments announce is found; no other.
+def document_lint_tests(
+    spec: Path, expected: list[tuple[str, str]]
+) -> tuple[LintTest, LintTest, LintTest]:
+    """A spec's ``findings`` fixture and its two lint tests: every mistake its ``LINT`` comments
+    announce is found, and no other (a false positive or an unknown mistake).
 
-    A finding no comment announces is a false positive or an unknown mistake. Bind the two to
-    ``test_*`` names in the stack's test module.
+    Bind the three to ``findings`` and ``test_*`` names in the stack's test module.
     """
-    findings: list[tuple[str, str]] = []
 
-    def found() -> list[tuple[str, str]]:
-        if not findings:
-            findings.extend(lint_findings(spec))
-        return findings
+    @pytest.fixture(scope="module")
+    def findings() -> list[tuple[str, str]]:
+        return lint_findings(spec)
 
     @pytest.mark.parametrize(("lint_id", "words"), expected)
-    def reports_the_documents_mistake(lint_id: str, words: str) -> None:
-        assert any(i == lint_id and words in m for i, m in found()), found()
+    def reports_the_documents_mistake(
+        findings: list[tuple[str, str]], lint_id: str, words: str
+    ) -> None:
+        assert any(i == lint_id and words in m for i, m in findings), findings
 
-    def every_finding_is_announced_by_a_lint_comment() -> None:
+    def every_finding_is_announced_by_a_lint_comment(findings: list[tuple[str, str]]) -> None:
         text = spec.read_text(encoding="utf-8")
-        assert all(re.search(rf"LINT[^\n]*{i}", text) for i, _ in found()), found()
-        assert len(found()) == len(expected), found()
+        assert all(re.search(rf"LINT[^\n]*{i}", text) for i, _ in findings), findings
+        assert len(findings) == len(expected), findings
 
-    return reports_the_documents_mistake, every_finding_is_announced_by_a_lint_comment
+    return findings, reports_the_documents_mistake, every_finding_is_announced_by_a_lint_comment

@@ -42,9 +42,11 @@ EXPECTED_FINDINGS = [
 ]  # fmt: skip
 
 
-test_lint_reports_the_documents_mistake, test_every_finding_is_announced_by_a_lint_comment = (
-    document_lint_tests(SPEC, EXPECTED_FINDINGS)
-)
+(
+    findings,
+    test_lint_reports_the_documents_mistake,
+    test_every_finding_is_announced_by_a_lint_comment,
+) = document_lint_tests(SPEC, EXPECTED_FINDINGS)
 
 
 # ---- the running stack ---------------------------------------------------------------------

@@ -30,7 +30,8 @@ from sloverify.engine.events import (
 from sloverify.engine.ports import Ports
 from sloverify.spec.experiment import FaultSpec, Fires, KillFault, Resolves, Silent
 from sloverify.verdicts.deadlines import reset_deadline
-from sloverify.verdicts.judge import inconclusive_all, judge, measure
+from sloverify.verdicts.judge import inconclusive_all, judge
+from sloverify.verdicts.measured import measure
 from sloverify.verdicts.model import (
     AlertPoll,
     AlertState,
