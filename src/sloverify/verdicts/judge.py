@@ -19,7 +19,7 @@ from sloverify.spec.experiment import (
     Silent,
     SLIReaches,
 )
-from sloverify.verdicts.deadlines import fire_deadline, reset_deadline
+from sloverify.verdicts.deadlines import FireDeadline, fire_deadline, reset_deadline
 from sloverify.verdicts.measured import Measured, measure
 from sloverify.verdicts.model import AlertState, Observations, Status, Verdict
 from sloverify.verdicts.plan import Claim, Plan, SLOTarget
@@ -112,27 +112,24 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
 def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
     plan, claim, obs, m = case.plan, case.claim, case.obs, case.m
     assert claim.alert is not None
-    d = fire_deadline(
-        claim.alert,
-        error_ratio,
-        case.fault_s,
-        scale=plan.scale,
-        delays=plan.delays,
-        ramp=claim.target.ramp,
-        baseline=m.baseline,
-    )
-    if m.rise > claim.target.ramp and d.prometheus is not None:
-        # The SLI rose slower than its range: the deadline follows the rise it showed (if
-        # the theory still lets the alert fire within the fault at that ramp).
-        slow = fire_deadline(
+
+    def at(ramp: float) -> FireDeadline:
+        assert claim.alert is not None
+        return fire_deadline(
             claim.alert,
             error_ratio,
             case.fault_s,
             scale=plan.scale,
             delays=plan.delays,
-            ramp=m.rise,
+            ramp=ramp,
             baseline=m.baseline,
         )
+
+    d = at(claim.target.ramp)
+    if m.rise > claim.target.ramp and d.prometheus is not None:
+        # The SLI rose slower than its range: the deadline follows the rise it showed (if
+        # the theory still lets the alert fire within the fault at that ramp).
+        slow = at(m.rise)
         if slow.prometheus is not None:
             d = slow
             case.values["measured_ramp"] = m.rise
