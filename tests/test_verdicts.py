@@ -110,14 +110,20 @@ def test_an_alert_that_cannot_fire_within_the_fault_has_no_deadline() -> None:
     assert short.theory is not None and short.prometheus is None  # fires only after 43 min
 
 
-def _obs(points: tuple[Point, ...], polls: tuple[AlertPoll, ...]) -> Observations:
+def _obs(
+    points: tuple[Point, ...],
+    polls: tuple[AlertPoll, ...],
+    fault_end: float = 10.0,
+    notifications: tuple[Notification, ...] = (),
+) -> Observations:
     plan = plan_of(FAST_BURN)
     return Observations(
         fault_start=0.0,
-        fault_end=10.0,
-        until=25.0,
+        fault_end=fault_end,
+        until=fault_end + 15.0,
         series={plan.claims[0].target.signal: points},
         polls=polls,
+        notifications=notifications,
     )
 
 
@@ -209,7 +215,6 @@ def test_the_seconds_before_a_fault_are_not_extended_over_a_budget_window() -> N
 def _rising(over: float, fired_at: float) -> Observations:
     # The fast-burn page's base SLI rising linearly to 0.3 over ``over`` real seconds (the
     # spec's [5m] range at k=60 is 5 s), the alert firing and notified at ``fired_at``.
-    plan = plan_of(FAST_BURN)
     points = tuple(Point(at=t / 2, value=0.3 * min(1.0, t / 2 / over)) for t in range(0, 41))
     alert = SeenAlert(
         name="MaestroApiAvailabilityFastBurn", severity="page", state=AlertState.FIRING
@@ -224,14 +229,7 @@ def _rising(over: float, fired_at: float) -> Observations:
         severity="page",
         status=NotificationStatus.FIRING,
     )
-    return Observations(
-        fault_start=0.0,
-        fault_end=20.0,
-        until=30.0,
-        series={plan.claims[0].target.signal: points},
-        polls=polls,
-        notifications=(note,),
-    )
+    return _obs(points, polls, fault_end=20.0, notifications=(note,))
 
 
 def test_a_signal_rising_slower_than_its_range_moves_the_deadline_by_the_rise_it_showed() -> None:

@@ -26,17 +26,16 @@ class Delays:
     scrape: Duration = _SCRAPE
     evaluation: Duration = _EVALUATION
     group_wait: Duration = _GROUP_WAIT
-
-    @property
-    def pipeline(self) -> float:
-        """Seconds from an event to an alert rule that sees it: scrape, recording, alert rule."""
-        return self.scrape.seconds + 2 * self.evaluation.seconds
-
     # Real seconds the processes add between firing and the webhook (Prometheus's notifier
     # queue, Alertmanager's dispatch, two HTTP calls on a busy 2-core machine). No time scale
     # shrinks them: at k=720 the scaled delivery is 83 ms, and one notification of 14 took
     # 307 ms (the rest 42 ms).
     dispatch: float = 0.25
+
+    @property
+    def pipeline(self) -> float:
+        """Seconds from an event to an alert rule that sees it: scrape, recording, alert rule."""
+        return self.scrape.seconds + 2 * self.evaluation.seconds
 
     @property
     def delivery(self) -> float:

@@ -31,51 +31,37 @@ def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
     before = obs.points(target.signal, obs.fault_start - settle, obs.fault_start)
     baseline = steady_mean(before, obs.fault_start - settle, obs.fault_start) or 0.0
     e = steady_mean(points, start, obs.fault_end)
-    onset = _onset(plan, target, obs, baseline, e)
-    rise = _rise(plan, target, obs, baseline, e)
+    if e is None or e <= baseline:
+        return Measured(target.signal, e, baseline, start, obs.fault_end, len(points))
+    during = obs.points(target.signal, obs.fault_start, obs.fault_end)
+    step = e - baseline
+    moved = next((p.at for p in during if p.value > baseline + step / 10), None)
+    full = next((p.at for p in during if p.value >= baseline + step * 0.9), None)
+    onset = _onset(plan, obs, moved)
+    rise = _rise(plan, target, moved, full)
     return Measured(target.signal, e, baseline, start, obs.fault_end, len(points), onset, rise)
 
 
-def _rise(
-    plan: Plan, target: SLOTarget, obs: Observations, baseline: float, e: float | None
-) -> float:
-    # A fixed-range SLI ([5m]) ramps over its range under a step fault, and the theory says
-    # so. Partial errors have been seen to take twice as long (maestro's reset bursts): the
-    # service's errors themselves come in gradually. The rise from a tenth to nine tenths of
-    # the step, over 0.8, is the ramp the signal showed; 0 where there is no fixed range (the
-    # signal is then a window, whose own length is no ramp) or the step is not seen.
-    if not target.ramp or e is None or e <= baseline:
-        return 0.0
-    points = obs.points(target.signal, obs.fault_start, obs.fault_end)
-    step = e - baseline
-    low = next((p.at for p in points if p.value > baseline + step / 10), None)
-    high = next((p.at for p in points if p.value >= baseline + step * 0.9), None)
-    if low is None or high is None or high <= low:
-        return 0.0
-    return (high - low) / 0.8 * float(plan.scale)
-
-
-def _onset(
-    plan: Plan, target: SLOTarget, obs: Observations, baseline: float, e: float | None
-) -> float:
+def _onset(plan: Plan, obs: Observations, moved: float | None) -> float:
     # Request latencies are real seconds at any time scale: a dependency that fails by timing
     # out (ca3's MongoDB client gives up after 0.8 s) counts its first errors that late, which
     # at k=60 is most of a minute of logical time the theory's step fault does not have. The
-    # deadline starts when the signal first shows a tenth of the step, less what any first
-    # sample waits for (a scrape, the recording evaluation, a poll); never before the fault.
-    if e is None or e <= baseline:
-        return 0.0
-    level = baseline + (e - baseline) / 10
-    moved = next(
-        (
-            p.at
-            for p in obs.points(target.signal, obs.fault_start, obs.fault_end)
-            if p.value > level
-        ),
-        None,
-    )
+    # deadline starts when the signal first shows a tenth of the step (``moved``), less what
+    # any first sample waits for (a scrape, the recording evaluation, a poll); never before
+    # the fault.
     if moved is None:
         return 0.0
     d = plan.delays
     seen = (d.scrape.seconds + d.evaluation.seconds) / float(plan.scale) + plan.tick
     return max(0.0, moved - obs.fault_start - seen)
+
+
+def _rise(plan: Plan, target: SLOTarget, moved: float | None, full: float | None) -> float:
+    # A fixed-range SLI ([5m]) ramps over its range under a step fault, and the theory says
+    # so. Partial errors have been seen to take longer (maestro's reset bursts): the service's
+    # errors themselves come in gradually. The rise from a tenth to nine tenths of the step,
+    # over 0.8, is the ramp the signal showed; 0 where there is no fixed range (the signal is
+    # then a window, whose own length is no ramp) or the step is not seen.
+    if not target.ramp or moved is None or full is None or full <= moved:
+        return 0.0
+    return (full - moved) / 0.8 * float(plan.scale)
