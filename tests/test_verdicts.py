@@ -244,3 +244,57 @@ def test_a_signal_rising_slower_than_its_range_moves_the_deadline_by_the_rise_it
     ramp = slow.evidence.values["measured_ramp"]
     assert ramp == pytest.approx(600.0, rel=0.1)  # 10 real seconds at k=60
     assert slow.evidence.values["deadline_prometheus"] > 3.0  # type: ignore[operator]
+
+
+def _noisy(low: float, high: float, fired_at: float | None) -> Observations:
+    # The base SLI alternating between two values every poll (mean halfway), the page firing
+    # and notified at ``fired_at`` (never when None), over a 20 s fault.
+    fault = (Point(at=t / 2, value=low if t % 2 else high) for t in range(1, 41))
+    points = (Point(at=-1.0, value=0.0), *fault)
+    alert = SeenAlert(
+        name="MaestroApiAvailabilityFastBurn", severity="page", state=AlertState.FIRING
+    )
+    on = fired_at if fired_at is not None else float("inf")
+    polls = tuple(AlertPoll(at=t / 2, alerts=(alert,) if t / 2 >= on else ()) for t in range(60))
+    notes = (
+        Notification(
+            at=on + 0.2,
+            receiver="page",
+            alert=alert.name,
+            severity="page",
+            status=NotificationStatus.FIRING,
+        ),
+    )
+    return _obs(points, polls, fault_end=20.0, notifications=notes if fired_at else ())
+
+
+def test_a_noisy_measurement_judges_the_fire_deadline_at_the_low_end_of_its_error_bar() -> None:
+    # The same mean (0.3) measured steadily and measured noisily: the noisy one cannot rule
+    # out a lower ratio, so its deadline is later, and a firing between the two deadlines
+    # fails only the steady measurement.
+    plan = plan_of(FAST_BURN)
+    steady = judge(plan, _noisy(0.3, 0.3, fired_at=None))[0].evidence.values
+    noisy = judge(plan, _noisy(0.2, 0.4, fired_at=None))[0].evidence.values
+    assert steady["measured_error_low"] == pytest.approx(0.3)
+    assert noisy["measured_error_ratio"] == pytest.approx(0.3, abs=0.01)
+    assert noisy["measured_error_low"] < 0.25 < 0.35 < noisy["measured_error_high"]  # type: ignore[operator]
+    early, late = steady["deadline_prometheus"], noisy["deadline_prometheus"]
+    assert early is not None and late is not None and late > early + 0.3
+    between = (early + late) / 2
+    assert judge(plan, _noisy(0.3, 0.3, between))[0].status is Status.FAIL
+    assert judge(plan, _noisy(0.2, 0.4, between))[0].status is Status.PASS
+
+
+def test_an_alert_that_may_fire_only_within_the_error_bar_proves_nothing_by_staying_quiet() -> None:
+    # Mean 0.012 is under the page's 14.4 x 0.1% = 0.0144, its error bar's top is not: firing
+    # passes (by the fault's end), silence is inconclusive, never a failure of the alert.
+    plan = plan_of(FAST_BURN)
+    quiet = judge(plan, _noisy(0.004, 0.020, fired_at=None))[0]
+    assert quiet.status is Status.INCONCLUSIVE, quiet.reason
+    assert "need not fire" in quiet.reason
+    fired = judge(plan, _noisy(0.004, 0.020, fired_at=12.0))[0]
+    assert fired.status is Status.PASS, fired.reason
+    assert fired.evidence.values["deadline_prometheus"] == pytest.approx((1200 + 75) / 60)
+    # Steadily at 0.012, the alert cannot fire: written to be wrong, it fails.
+    steady = judge(plan, _noisy(0.012, 0.012, fired_at=12.0))[0]
+    assert steady.status is Status.FAIL and "cannot fire" in steady.reason

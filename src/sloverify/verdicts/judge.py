@@ -82,6 +82,8 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
         "measured_error_ratio": m.error_ratio,
         "baseline_error_ratio": m.baseline,
         "measured_samples": float(m.samples),
+        "measured_error_low": m.low,
+        "measured_error_high": m.high,
         "budget": claim.target.budget,
         "time_scale": float(plan.scale),
     }
@@ -109,14 +111,15 @@ def _one(plan: Plan, claim: Claim, obs: Observations) -> Verdict:
     return _recovers(case, e)
 
 
-def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
-    plan, claim, obs, m = case.plan, case.claim, case.obs, case.m
+def _deadline(case: _Case, error_ratio: float) -> tuple[FireDeadline, float]:
+    """The fire deadline at ``error_ratio``, with the ramp it assumed (logical seconds)."""
+    plan, claim, m = case.plan, case.claim, case.m
     assert claim.alert is not None
+    alert = claim.alert
 
     def at(ramp: float) -> FireDeadline:
-        assert claim.alert is not None
         return fire_deadline(
-            claim.alert,
+            alert,
             error_ratio,
             case.fault_s,
             scale=plan.scale,
@@ -125,16 +128,47 @@ def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
             baseline=m.baseline,
         )
 
-    d = at(claim.target.ramp)
-    if m.rise > claim.target.ramp and d.prometheus is not None:
+    ramp = claim.target.ramp
+    d = at(ramp)
+    if m.rise > ramp and d.prometheus is not None:
         # The SLI rose slower than its range: the deadline follows the rise it showed (if
         # the theory still lets the alert fire within the fault at that ramp).
         slow = at(m.rise)
         if slow.prometheus is not None:
-            d = slow
-            case.values["measured_ramp"] = m.rise
+            d, ramp = slow, m.rise
     if d.prometheus is not None and d.receiver is not None and m.onset > 0:
         d = replace(d, prometheus=d.prometheus + m.onset, receiver=d.receiver + m.onset)
+    return d, ramp
+
+
+def _fault_end(case: _Case) -> FireDeadline:
+    """The latest deadline there is: the fault's end, through the pipeline."""
+    plan, k = case.plan, float(case.plan.scale)
+    prom = (case.fault_s + plan.delays.pipeline) / k + case.m.onset
+    return FireDeadline(case.fault_s, prom, prom + plan.delays.to_receiver(k))
+
+
+def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
+    claim, obs, m = case.claim, case.obs, case.m
+    assert claim.alert is not None and m.low is not None and m.high is not None
+    # Judged at the low end of the measurement's error bar: the latest the alert may fire.
+    d, ramp = _deadline(case, m.low)
+    uncertain = d.prometheus is None
+    if uncertain:
+        top, _ = _deadline(case, m.high)
+        if top.prometheus is None:
+            case.values["theory_fires_after"] = top.theory
+            when = "never" if top.theory is None else f"only after {top.theory:.0f}s (logical)"
+            why = (
+                f"at the measured error ratio {error_ratio:.4g} (at most {m.high:.4g} within "
+                f"its error) the alert fires {when}, but the fault lasts {case.fault_s:.0f}s "
+                "(logical): it cannot fire; inject a stronger or longer fault"
+            )
+            return case.verdict(Status.FAIL, why)
+        # Within the error bar the alert may or may not fire before the fault ends.
+        d = _fault_end(case)
+    if ramp != claim.target.ramp:
+        case.values["measured_ramp"] = ramp
     fired = first(obs, claim, AlertState.FIRING, obs.fault_start)
     quiet = last_other(obs, claim, AlertState.FIRING, obs.fault_start, fired)
     receiver = e.receiver or claim.alert.severity
@@ -148,18 +182,18 @@ def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
         "notified_after": since(noted, obs.fault_start),
         "last_quiet_poll_after": since(quiet, obs.fault_start),
     }
-    if d.prometheus is None or d.receiver is None:
-        when = "never" if d.theory is None else f"only after {d.theory:.0f}s (logical)"
-        why = (
-            f"at the measured error ratio {error_ratio:.4g} the alert fires {when}, "
-            f"but the fault lasts {case.fault_s:.0f}s (logical): it cannot fire; "
-            "inject a stronger or longer fault"
-        )
-        return case.verdict(Status.FAIL, why)
+    assert d.prometheus is not None and d.receiver is not None
     late = quiet is not None and quiet - obs.fault_start > d.prometheus
     if fired is None or late:
         seen = "never fired" if fired is None else f"fired after {fired - obs.fault_start:.2f}s"
-        why = f"{seen}; the deadline at e={error_ratio:.4g} was {d.prometheus:.2f}s"
+        if uncertain:
+            why = (
+                f"{seen} by the fault's end ({d.prometheus:.2f}s); at e={m.low:.4g}, the low end "
+                f"of the measured {error_ratio:.4g}'s error bar, it need not fire within the "
+                "fault, so this proves nothing: inject a stronger or longer fault"
+            )
+            return case.verdict(Status.INCONCLUSIVE, why)
+        why = f"{seen}; the deadline at e={m.low:.4g} was {d.prometheus:.2f}s"
         if late and quiet is not None:
             why += f", and a poll {quiet - obs.fault_start:.2f}s in still showed it quiet"
             return case.verdict(Status.FAIL, why)
@@ -215,9 +249,14 @@ def _silent(case: _Case) -> Verdict:
         # How near the fault came, by the theory at the measured ratio: a window the fault
         # fills shows e / threshold, a 30d budget window the budget consumed / its threshold.
         share = peak_share(claim.alert, _own(m.error_ratio, case.fault_s), claim.target.ramp)
-        case.values["share_of_threshold"] = share
+        top = peak_share(
+            claim.alert, _own(m.high or m.error_ratio, case.fault_s), claim.target.ramp
+        )
+        case.values |= {"share_of_threshold": share, "share_of_threshold_high": top}
         if share is not None:
             why += f", its windows peaking at {share:.2f}x its threshold"
+            if top is not None and top > share:
+                why += f" ({top:.2f}x at the top of the measured ratio's error bar)"
     return case.verdict(Status.PASS, why)
 
 
@@ -261,9 +300,10 @@ def _witnessed(case: _Case, witness: SLOTarget, why: str) -> Verdict:
 def _resolves(case: _Case, error_ratio: float) -> Verdict:
     plan, claim, obs = case.plan, case.claim, case.obs
     assert claim.alert is not None
+    # The reset comes later the higher the ratio was: judged at the top of its error bar.
     d = reset_deadline(
         claim.alert,
-        error_ratio,
+        case.m.high or error_ratio,
         case.fault_s,
         scale=plan.scale,
         delays=plan.delays,

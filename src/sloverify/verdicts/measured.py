@@ -1,11 +1,13 @@
-"""The fault as the signal showed it: its error ratio, the baseline before it, its onset and rise."""
+"""The fault as the signal showed it: its error ratio and its error bar, the baseline before it,
+its onset and rise."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sloverify.verdicts.deadlines import steady_mean
-from sloverify.verdicts.model import Observations
+from sloverify.verdicts.model import Observations, Point
 from sloverify.verdicts.plan import Plan, SLOTarget
 
 
@@ -21,6 +23,21 @@ class Measured:
     samples: int
     onset: float = 0.0  # run seconds the first errors came later than the pipeline explains
     rise: float = 0.0  # logical seconds a fixed-range SLI took to rise, when measurable
+    spread: float = 0.0  # two standard errors of ``error_ratio`` (see ``_spread``)
+
+    @property
+    def low(self) -> float | None:
+        """The lowest error ratio the measurement allows (never below the baseline)."""
+        if self.error_ratio is None:
+            return None
+        return max(min(self.baseline, self.error_ratio), self.error_ratio - self.spread)
+
+    @property
+    def high(self) -> float | None:
+        """The highest error ratio the measurement allows (at most 1)."""
+        if self.error_ratio is None:
+            return None
+        return min(1.0, self.error_ratio + self.spread)
 
 
 def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
@@ -33,13 +50,32 @@ def measure(plan: Plan, target: SLOTarget, obs: Observations) -> Measured:
     e = steady_mean(points, start, obs.fault_end)
     if e is None or e <= baseline:
         return Measured(target.signal, e, baseline, start, obs.fault_end, len(points))
+    spread = _spread(plan, target, points, e, obs.fault_end - start)
     during = obs.points(target.signal, obs.fault_start, obs.fault_end)
     step = e - baseline
     moved = next((p.at for p in during if p.value > baseline + step / 10), None)
     full = next((p.at for p in during if p.value >= baseline + step * 0.9), None)
     onset = _onset(plan, obs, moved)
     rise = _rise(plan, target, moved, full)
-    return Measured(target.signal, e, baseline, start, obs.fault_end, len(points), onset, rise)
+    return Measured(
+        target.signal, e, baseline, start, obs.fault_end, len(points), onset, rise, spread
+    )
+
+
+def _spread(
+    plan: Plan, target: SLOTarget, points: tuple[Point, ...], e: float, span: float
+) -> float:
+    # The same toxicity has measured e 20% apart in two runs, and a claim near a threshold
+    # (an alert due a second before the fault ends, a deadline a poll away) then flips. The
+    # samples are of a sliding window, so neighbours share most of their requests: only
+    # windows that do not overlap are independent, span / window of them. Two standard
+    # errors of the mean over that many is the error bar; deadlines are judged at its low
+    # end (the latest an alert may fire), so a noisy fault loosens them instead of failing.
+    if len(points) < 2:
+        return 0.0
+    sd = math.sqrt(sum((p.value - e) ** 2 for p in points) / (len(points) - 1))
+    independent = min(len(points), max(1.0, span * float(plan.scale) / target.settle))
+    return 2 * sd / math.sqrt(independent)
 
 
 def _onset(plan: Plan, obs: Observations, moved: float | None) -> float:
