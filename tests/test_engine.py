@@ -195,3 +195,26 @@ def test_a_30d_budget_window_of_a_ramped_sli_sees_an_hour_long_fault() -> None:
     values = below.evidence.values
     fired, deadline = values["fired_after"], values["deadline_prometheus"]
     assert fired is not None and deadline is not None and 45 < fired <= deadline
+
+
+class _SlowPolls(SimulatedStack):
+    """A stack whose every query takes 200 ms of (fake) time, as a busy machine's may."""
+
+    def query(self, expr: str) -> tuple[float, ...]:
+        self.clock.sleep(0.2)
+        return super().query(expr)
+
+
+def test_a_fault_ends_on_time_when_a_poll_overruns_its_end() -> None:
+    # A poll that runs past a fault's scheduled end must not make the engine sleep a whole
+    # tick before removing it: live, a 125 s pause held on for 155 s at k=60. Polls here
+    # take 0.4 s and start 0.9 s apart; the one at 1.8 s runs past the end at 2.08 s.
+    later = "  - {name: later, kind: pause, service: maestro-api, duration: 20m}\n"
+    plan = plan_of(
+        FAST_BURN, (("    start: 0s\n    duration: 20m\n", f"    duration: 125s\n{later}"),)
+    )
+    status, events, _ = run_sim(plan, _SlowPolls(plan))
+    on = next(e.at for e in events if isinstance(e, FaultApplied))
+    off = next(e.at for e in events if isinstance(e, FaultRemoved))
+    assert 0.2 * len(plan.queries()) == pytest.approx(0.4)
+    assert 125 / 60 <= off - on <= 125 / 60 + 0.4 + 0.01
