@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
 
 from sloverify.adapters.backfill import (
+    MAX_GAPS,
     SeriesHistory,
     backfill_plan,
     histories,
@@ -17,6 +19,7 @@ from sloverify.adapters.backfill import (
 )
 from sloverify.adapters.prometheus import Sample, finite
 from sloverify.adapters.runtime.stackrun import StackRun
+from tests import prometheus_rate
 from tests.conftest import DATA
 from tests.stack_support import drive, stack_fixture
 
@@ -24,11 +27,13 @@ run = stack_fixture(DATA / "stacks" / "demo" / "stack.yaml")
 
 
 def test_sample_times_are_dense_near_the_end_and_reach_the_start() -> None:
-    times = sample_times(end=1000.0, span=500.0, first_gap=0.25)
-    assert times[0] == 500.0 and times[-1] == 1000.0
+    times = sample_times(end=43200.0, span=43200.0, first_gap=0.25)  # 30d at k=60
+    assert times[0] == 0.0 and times[-1] == 43200.0
     assert times == sorted(times)
     assert times[-1] - times[-2] == 0.25  # a scrape's gap near now
-    assert len(times) < 200  # and few samples over the whole span
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) <= 43200.0 / MAX_GAPS + 1e-9  # no gap a large share of a long window
+    assert len(times) < 1200  # and a bounded number of samples over the whole span
 
 
 def test_counters_get_their_rate_and_gauges_their_value() -> None:
@@ -52,12 +57,12 @@ def test_averaged_recordings_are_written_at_the_evaluation_interval() -> None:
     # avg_over_time counts samples, not time: sparse old samples would outweigh live ones.
     base = SeriesHistory({"__name__": "slo:sli_error:ratio_base", "sloth_id": "x"}, False, 0.0)
     raw = SeriesHistory({"__name__": "x_total"}, True, 1.0)
-    plan = backfill_plan([base, raw], end=1000.0, span=100.0, first_gap=0.25, evaluation=0.5)
-    assert plan.averaged == [800.0 + 0.5 * i for i in range(401)][200:]
+    plan = backfill_plan([base, raw], end=4000.0, span=3600.0, first_gap=0.25, evaluation=0.5)
+    assert plan.averaged == [400.0 + 0.5 * i for i in range(7201)]
     lines = list(openmetrics([base, raw], plan.times, plan.averaged))
-    assert sum(line.startswith("slo:") for line in lines) == 201
-    assert sum(line.startswith("x_total") for line in lines) == len(plan.times) < 100
-    assert plan.samples == 201 + len(plan.times)
+    assert sum(line.startswith("slo:") for line in lines) == 7201
+    assert sum(line.startswith("x_total") for line in lines) == len(plan.times) < 1200
+    assert plan.samples == 7201 + len(plan.times)
 
 
 def _bucket(le: str, rate: float, path: str = "/a", name: str = "h") -> SeriesHistory:
@@ -135,6 +140,15 @@ def test_a_warm_up_fills_a_30d_window_at_once(run: StackRun) -> None:
         for m in (f'bucket{{{sel},le="0.005"}}', f"count{{{sel}}}")
     )
     assert fast and every and fast[0].value == pytest.approx(every[0].value, rel=1e-6)
+    # rate() over the long window counts all of it: the increase it extrapolates agrees with
+    # the counter's own difference across the window (each within a 60 s gap of 11 hours).
+    # Geometric gaps of 6% once read 3.6% short.
+    near, far = (
+        run.prometheus.query(f"sum(last_over_time(http_requests_total{{{sel}}}[2m] offset {o}))")
+        for o in ("5m", "11h5m")
+    )
+    assert near and far, "no history sample within 2 minutes of 11 hours back"
+    assert past[0].value == pytest.approx(near[0].value - far[0].value, rel=0.01)
     # Live scraping goes on after the restart, and alert state started empty.
     drive(run.url("demo-api"), ["/answer"], seconds=1.0, max_requests=20)
     fresh = run.prometheus.wait_for(
@@ -144,3 +158,17 @@ def test_a_warm_up_fills_a_30d_window_at_once(run: StackRun) -> None:
     )
     assert fresh and fresh[0].value < 2
     assert not run.prometheus.query("ALERTS_FOR_STATE offset 1h")
+
+
+@pytest.mark.parametrize("window_days", [1 / 24, 1 / 4, 1.0, 3.0, 7.0, 30.0])
+def test_rate_over_the_history_counts_every_window_in_full(window_days: float) -> None:
+    # Live, the 7d window over a backfilled history read 3.6% under the baseline's rate, so
+    # budget alerts fired about 4% early: rate() extrapolates to a window's far edge only
+    # when the sample nearest it is within 1.1 average gaps, and geometric gaps far back are
+    # many times the average. 30d of history at k=60, a 0.25 s first gap.
+    span, rate = 30 * 86400 / 60, 40.0
+    times = sample_times(end=span, span=span, first_gap=0.25)
+    samples = [(t, rate * t) for t in times]
+    window = window_days * 86400 / 60
+    got = prometheus_rate.extrapolated_rate(samples, span, window)
+    assert got == pytest.approx(rate, rel=0.01)
