@@ -213,7 +213,7 @@ def test_a_fault_ends_on_time_when_a_poll_overruns_its_end() -> None:
     plan = plan_of(
         FAST_BURN, (("    start: 0s\n    duration: 20m\n", f"    duration: 125s\n{later}"),)
     )
-    status, events, _ = run_sim(plan, _SlowPolls(plan))
+    _, events, _ = run_sim(plan, _SlowPolls(plan))
     on = next(e.at for e in events if isinstance(e, FaultApplied))
     off = next(e.at for e in events if isinstance(e, FaultRemoved))
     assert 0.2 * len(plan.queries()) == pytest.approx(0.4)
