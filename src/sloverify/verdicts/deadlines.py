@@ -55,6 +55,13 @@ class FireDeadline:
     prometheus: float | None  # run seconds: (theory + pipeline) / k
     receiver: float | None  # run seconds: prometheus + delivery / k + dispatch
 
+    @classmethod
+    def after(cls, fires: float, *, scale: Fraction, delays: Delays) -> FireDeadline:
+        """The deadline for an alert the theory fires ``fires`` logical seconds in."""
+        k = float(scale)
+        prom = (fires + delays.pipeline) / k
+        return cls(fires, prom, prom + delays.to_receiver(k))
+
 
 @dataclass(frozen=True)
 class ResetDeadline:
@@ -87,9 +94,7 @@ def fire_deadline(
         fires = alert_timing(alert, Fault(fault.error_ratio, None, 0.0), ramp).fires_after
     if fires is None or fires > fault_seconds:
         return FireDeadline(fires, None, None)
-    k = float(scale)
-    prom = (fires + delays.pipeline) / k
-    return FireDeadline(fires, prom, prom + delays.to_receiver(k))
+    return FireDeadline.after(fires, scale=scale, delays=delays)
 
 
 def reset_deadline(

@@ -143,9 +143,9 @@ def _deadline(case: _Case, error_ratio: float) -> tuple[FireDeadline, float]:
 
 def _fault_end(case: _Case) -> FireDeadline:
     """The latest deadline there is: the fault's end, through the pipeline."""
-    plan, k = case.plan, float(case.plan.scale)
-    prom = (case.fault_s + plan.delays.pipeline) / k + case.m.onset
-    return FireDeadline(case.fault_s, prom, prom + plan.delays.to_receiver(k))
+    d = FireDeadline.after(case.fault_s, scale=case.plan.scale, delays=case.plan.delays)
+    assert d.prometheus is not None and d.receiver is not None
+    return replace(d, prometheus=d.prometheus + case.m.onset, receiver=d.receiver + case.m.onset)
 
 
 def _fires(case: _Case, e: Fires, error_ratio: float) -> Verdict:
@@ -249,9 +249,8 @@ def _silent(case: _Case) -> Verdict:
         # How near the fault came, by the theory at the measured ratio: a window the fault
         # fills shows e / threshold, a 30d budget window the budget consumed / its threshold.
         share = peak_share(claim.alert, _own(m.error_ratio, case.fault_s), claim.target.ramp)
-        top = peak_share(
-            claim.alert, _own(m.high or m.error_ratio, case.fault_s), claim.target.ramp
-        )
+        assert m.high is not None  # measured, as error_ratio is
+        top = peak_share(claim.alert, _own(m.high, case.fault_s), claim.target.ramp)
         case.values |= {"share_of_threshold": share, "share_of_threshold_high": top}
         if share is not None:
             why += f", its windows peaking at {share:.2f}x its threshold"
@@ -303,7 +302,7 @@ def _resolves(case: _Case, error_ratio: float) -> Verdict:
     # The reset comes later the higher the ratio was: judged at the top of its error bar.
     d = reset_deadline(
         claim.alert,
-        case.m.high or error_ratio,
+        error_ratio if case.m.high is None else case.m.high,
         case.fault_s,
         scale=plan.scale,
         delays=plan.delays,
